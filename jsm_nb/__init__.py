@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from .config import Config
-from .errors import ApiError, AuthorizationError, ConfigError, JsmError, LoginRequired, TokenStoreError
+from .errors import (
+    ApiError,
+    AuthorizationError,
+    ConfigError,
+    JsmError,
+    LoginRequired,
+    TokenStoreError,
+)
 
 __all__ = [
     "ApiError",

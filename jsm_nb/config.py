@@ -134,9 +134,12 @@ class Config:
         set_(self, "redirect_uri", _check_url(self.redirect_uri, "JSM_NB_REDIRECT_URI"))
         set_(self, "auth_url", _check_url(self.auth_url, "JSM_NB_AUTH_URL"))
         set_(self, "api_url", _check_url(self.api_url, "JSM_NB_API_URL"))
-        scopes = self.scopes.split() if isinstance(self.scopes, str) else tuple(self.scopes)
+        raw: object = self.scopes  # a space-separated string is accepted too
+        scopes = tuple(raw.split() if isinstance(raw, str) else self.scopes)
         if not scopes:
-            raise ConfigError("JSM_NB_SCOPES is empty: list the scopes to ask for.", variable="JSM_NB_SCOPES")
+            raise ConfigError(
+                "JSM_NB_SCOPES is empty: list the scopes to ask for.", variable="JSM_NB_SCOPES"
+            )
         set_(self, "scopes", tuple(scopes))
         set_(self, "token_path", Path(self.token_path).expanduser())
         for name in ("refresh_leeway", "timeout", "backoff"):

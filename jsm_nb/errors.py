@@ -7,6 +7,12 @@ client secret.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    import requests
+
 __all__ = [
     "ApiError",
     "AuthorizationError",
@@ -78,3 +84,39 @@ class ApiError(JsmError):
         self.method = method
         self.path = path
         super().__init__(f"{method} {path} failed with HTTP {status}: {error_message}")
+
+    @classmethod
+    def from_response(cls, response: requests.Response) -> ApiError:
+        """Build the error for an unsuccessful ``response``, reading Atlassian's error body.
+
+        Understands JSM's ``{"errorMessage": ...}``, Jira's ``{"errorMessages": [...]}``,
+        the gateway's ``{"message": ...}`` and non-JSON pages (a proxy's HTML error).
+        """
+        request = response.request
+        method = request.method or "GET"
+        path = urlsplit(request.url or "").path
+        return cls(response.status_code, _error_text(response), method, path)
+
+
+_SCOPE_ADVICE = (
+    " (the app lacks a scope this call needs: add it to JSM_NB_SCOPES and to the app"
+    " in Atlassian's developer console, then run jsm_nb.login())"
+)
+
+
+def _error_text(response: requests.Response) -> str:
+    """Atlassian's error message in ``response``, or a short description of the body."""
+    try:
+        body = response.json()
+    except ValueError:
+        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+        return f"{response.reason or 'error'} (a {kind} answer, not Atlassian's JSON)"
+    if isinstance(body, dict):
+        messages = [body.get("errorMessage"), body.get("message"), *body.get("errorMessages", [])]
+        messages += [f"{k}: {v}" for k, v in (body.get("errors") or {}).items()]
+        text = "; ".join(str(m) for m in messages if m)
+        if text:
+            if "scope does not match" in text:
+                text += _SCOPE_ADVICE
+            return text
+    return response.reason or "error"
