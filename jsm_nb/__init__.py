@@ -1,4 +1,9 @@
-"""jsm_nb: Jira Service Management Cloud in a notebook, over OAuth 2.0 (3LO)."""
+"""jsm_nb: Jira Service Management Cloud in a notebook, over OAuth 2.0 (3LO).
+
+>>> import jsm_nb
+>>> login = jsm_nb.login()          # open login.authorization_url, paste back the address
+>>> s = jsm_nb.session()            # an auto-refreshing requests session for the site
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,23 @@ from .errors import (
     LoginRequired,
     TokenStoreError,
 )
+from .login import Login, login
+from .session import JsmSession, Site, session
+from .store import FileStore, MemoryStore
 
 __all__ = [
     "ApiError",
     "AuthorizationError",
     "Config",
     "ConfigError",
+    "FileStore",
     "JsmError",
+    "JsmSession",
+    "Login",
     "LoginRequired",
+    "MemoryStore",
+    "Site",
     "TokenStoreError",
+    "login",
+    "session",
 ]

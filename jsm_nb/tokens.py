@@ -1,0 +1,113 @@
+"""The stored login and its refresh, safe across threads, kernels and processes.
+
+Atlassian rotates refresh tokens: every refresh disables the token it was
+given, and reusing a disabled one after a ten-minute leeway revokes the whole
+grant. So a refresh happens only under the store's lock, after re-reading the
+store (another kernel may have refreshed already), and the new tokens are
+written to the store before anything uses them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from .config import Config
+from .errors import LoginRequired
+from .oauth import InvalidGrant, TokenEndpoint
+from .store import Store
+
+__all__ = ["TokenManager", "login_entry"]
+
+
+def login_entry(config: Config) -> str:
+    """The store entry holding the login of ``config``'s app."""
+    return f"login {config.store_key}"
+
+
+class TokenManager:
+    """Hands out a valid access token, refreshing it when it is about to expire.
+
+    Parameters
+    ----------
+    config : Config
+        The app's settings; ``refresh_leeway`` says how early to refresh.
+    store : Store
+        Where the login lives; shared with other kernels.
+    """
+
+    def __init__(self, config: Config, store: Store) -> None:
+        self.config = config
+        self.store = store
+        self._endpoint = TokenEndpoint(config)
+        self._entry = login_entry(config)
+        self._lock = threading.Lock()
+        self._token: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"TokenManager(store={self.store!r}, client_id={self.config.client_id!r})"
+
+    def access_token(self) -> str:
+        """A valid access token, refreshed first when it expires within the leeway.
+
+        Raises
+        ------
+        LoginRequired
+            There is no login, or its grant is dead.
+        """
+        token = self._token
+        if token is None or self._expiring(token):
+            return self.refresh(stale=None if token is None else token["access_token"])
+        return str(token["access_token"])
+
+    def refresh(self, stale: str | None) -> str:
+        """Replace the access token ``stale`` (rejected or expiring) with a valid one.
+
+        Under the lock, the store is read again first: when another thread or
+        kernel has already replaced ``stale`` with a token that is still good,
+        that token is used and no refresh is made.
+        """
+        with self._lock, self.store.lock():
+            token = self._stored()
+            if token["access_token"] != stale and not self._expiring(token):
+                self._token = token
+                return str(token["access_token"])
+            if "refresh_token" not in token:
+                raise LoginRequired(
+                    "the access token expired and there is no refresh token "
+                    "(add offline_access to JSM_NB_SCOPES)"
+                )
+            try:
+                fresh = self._endpoint.refresh(token["refresh_token"])
+            except InvalidGrant as error:
+                dead = f"Atlassian answered invalid_grant: {error}"
+                self.store.write(self._entry, {"dead": dead})
+                self._token = None
+                raise LoginRequired(
+                    "the stored login has expired or was revoked (Atlassian answered invalid_grant)"
+                ) from None
+            fresh.setdefault("refresh_token", token["refresh_token"])
+            self.store.write(self._entry, fresh)  # persisted before anything uses it
+            self._token = fresh
+            return str(fresh["access_token"])
+
+    def forget(self) -> None:
+        """Remove the stored login (sign out); the grant itself stays valid at Atlassian."""
+        with self._lock, self.store.lock():
+            self.store.write(self._entry, None)
+            self._token = None
+
+    def _stored(self) -> dict[str, Any]:
+        token = self.store.read(self._entry)
+        if token is None:
+            raise LoginRequired("no stored login was found for this app")
+        if "dead" in token:
+            raise LoginRequired(f"the stored login can no longer be used ({token['dead']})")
+        return dict(token)
+
+    def _expiring(self, token: dict[str, Any]) -> bool:
+        """Whether ``token`` expires within the leeway (at most half its lifetime)."""
+        lifetime = float(token.get("expires_in", 3600))
+        leeway = min(self.config.refresh_leeway, lifetime / 2)
+        return time.time() >= float(token["expires_at"]) - leeway
