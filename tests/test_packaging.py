@@ -1,0 +1,44 @@
+"""The project's own files agree with each other."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+import jsm_nb
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _requirements(specs: list[str]) -> dict[str, str]:
+    """``{"name": ">=1.0"}`` from PEP 508 strings, names normalised."""
+    parsed = {}
+    for spec in specs:
+        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*(.*)", spec.strip())
+        assert match, spec
+        parsed[re.sub(r"[-_.]+", "-", match[1]).lower()] = match[2].replace(" ", "")
+    return parsed
+
+
+def test_environment_yml_lists_the_same_dependencies_as_pyproject() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = _requirements(project["dependencies"] + project["optional-dependencies"]["dev"])
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = [d for d in environment["dependencies"] if isinstance(d, str)]
+    pip = next(d["pip"] for d in environment["dependencies"] if isinstance(d, dict))
+    listed = _requirements(conda)
+    python = listed.pop("python")
+    listed.pop("pip")
+    assert listed == wanted
+    assert python == project["requires-python"]
+    assert pip == ['-e ".[dev]"']
+
+
+def test_public_names_are_exactly_those_in_all() -> None:
+    public = {name for name in vars(jsm_nb) if not name.startswith("_")}
+    modules = {name for name in public if type(getattr(jsm_nb, name)).__name__ == "module"}
+    assert set(jsm_nb.__all__) == public - modules
+    assert sorted(jsm_nb.__all__) == list(jsm_nb.__all__)
