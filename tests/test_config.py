@@ -1,0 +1,79 @@
+"""Config: arguments, environment, .env file; validation that names the variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jsm_nb import Config, ConfigError
+
+
+def test_environment_wins_over_dotenv_and_arguments_win_over_both(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        'JSM_NB_CLIENT_ID=from-dotenv\nJSM_NB_CLIENT_SECRET="dotenv secret"\nJSM_NB_SITE=dotsite\n'
+    )
+    env = {"JSM_NB_CLIENT_ID": "from-env", "JSM_NB_SCOPES": "read:me  offline_access"}
+    config = Config.from_env(env=env, dotenv=dotenv, site="argsite")
+    assert config.client_id == "from-env"
+    assert config.client_secret == "dotenv secret"
+    assert config.site == "argsite"
+    assert config.scopes == ("read:me", "offline_access")
+
+
+def test_defaults_without_any_setting_mean_the_sandbox(tmp_path: Path) -> None:
+    config = Config.from_env(env={}, dotenv=tmp_path / "missing.env")
+    assert config.uses_sandbox
+    assert config.redirect_uri == "http://localhost:8765/callback"
+    assert config.auth_url == "https://auth.atlassian.com"
+    assert "offline_access" in config.scopes
+    assert config.token_path.name == "tokens.json"
+
+
+def test_repr_never_shows_the_secret() -> None:
+    config = Config(client_id="id", client_secret="very-secret-value")
+    assert "very-secret-value" not in repr(config)
+    assert "very-secret-value" not in str(config)
+
+
+def test_missing_secret_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match="JSM_NB_CLIENT_SECRET") as caught:
+        Config.from_env(env={"JSM_NB_CLIENT_ID": "id"}, dotenv=None)
+    assert caught.value.variable == "JSM_NB_CLIENT_SECRET"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("JSM_NB_API_URL", "http://api.example.com"),
+        ("JSM_NB_AUTH_URL", "http://10.0.0.5:8080"),
+        ("JSM_NB_REDIRECT_URI", "http://notebooks.example.com/callback"),
+        ("JSM_NB_API_URL", "ftp://api.atlassian.com"),
+        ("JSM_NB_AUTH_URL", "auth.atlassian.com"),
+    ],
+)
+def test_plain_http_off_loopback_and_malformed_urls_are_refused(variable: str, value: str) -> None:
+    env = {"JSM_NB_CLIENT_ID": "id", "JSM_NB_CLIENT_SECRET": "s", variable: value}
+    with pytest.raises(ConfigError, match=variable) as caught:
+        Config.from_env(env=env, dotenv=None)
+    assert caught.value.variable == variable
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://localhost:9000", "http://127.0.0.1:1234/", "http://[::1]:80", "http://127.5.6.7"],
+)
+def test_plain_http_is_accepted_on_loopback(url: str) -> None:
+    config = Config(client_id="id", client_secret="s", api_url=url, auth_url=url, redirect_uri=url)
+    assert config.api_url == url.rstrip("/")
+
+
+def test_empty_scopes_are_refused() -> None:
+    with pytest.raises(ConfigError, match="JSM_NB_SCOPES"):
+        Config(scopes=())
+
+
+def test_unknown_override_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="no setting"):
+        Config.from_env(env={}, dotenv=None, client_idd="typo")
