@@ -1,0 +1,213 @@
+"""The sign-in flow against the sandbox over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+import jsm_nb
+from jsm_nb import AuthorizationError, LoginRequired
+from jsm_nb.flow import PENDING_TTL
+from jsm_nb.sandbox import Sandbox
+from jsm_nb.tokens import login_entry
+
+
+def _query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def _stored(config: jsm_nb.Config) -> object:
+    return jsm_nb.FileStore(config.token_path).read(login_entry(config))
+
+
+def test_consent_url_has_atlassians_seven_parameters_and_pkce(sb: Sandbox) -> None:
+    url = jsm_nb.login(sb.config).authorization_url
+    assert url.startswith(f"{sb.auth_url}/authorize?")
+    query = _query(url)
+    assert {
+        k: query[k] for k in ("audience", "client_id", "redirect_uri", "response_type", "prompt")
+    } == {
+        "audience": "api.atlassian.com",
+        "client_id": sb.client_id,
+        "redirect_uri": sb.config.redirect_uri,
+        "response_type": "code",
+        "prompt": "consent",
+    }
+    assert query["scope"].split() == list(sb.config.scopes)
+    assert len(query["state"]) >= 22  # 128 bits in base64url
+    assert query["code_challenge_method"] == "S256"
+    assert len(query["code_challenge"]) == 43
+
+
+def test_whole_flow_stores_tokens_and_opens_a_session(sb: Sandbox) -> None:
+    config = sb.config_for(site=sb.sites[0]["id"])
+    login = jsm_nb.login(config)
+    landing = sb.approve(login.authorization_url)
+    assert _query(landing)["state"] == _query(login.authorization_url)["state"]
+    login.submit(landing)
+    stored = _stored(config)
+    assert isinstance(stored, dict)
+    assert {"access_token", "refresh_token", "expires_at"} <= stored.keys()
+    response = jsm_nb.session(config).get("/rest/servicedeskapi/servicedesk")
+    assert response.status_code == 200
+    assert response.json()["values"]
+    assert sb.stats.codes_exchanged == 1
+
+
+def test_each_sign_in_gets_a_fresh_state(sb: Sandbox) -> None:
+    login = jsm_nb.login(sb.config)
+    first = _query(login.authorization_url)["state"]
+    second = _query(login.restart())["state"]
+    assert first != second
+
+
+def test_rerunning_the_cell_resumes_the_pending_sign_in(sb: Sandbox) -> None:
+    first = jsm_nb.login(sb.config).authorization_url
+    assert jsm_nb.login(sb.config).authorization_url == first
+
+
+def test_pending_sign_in_survives_a_kernel_restart(sb: Sandbox) -> None:
+    first = jsm_nb.login(sb.config).authorization_url
+    config = {
+        f: str(getattr(sb.config, f))
+        for f in ("client_id", "client_secret", "auth_url", "api_url", "token_path", "redirect_uri")
+    }
+    script = (
+        "import json, sys, jsm_nb\n"
+        "config = jsm_nb.Config(**json.loads(sys.argv[1]))\n"
+        "print(jsm_nb.login(config).authorization_url)\n"
+    )
+    other_kernel = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(config)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert other_kernel.stdout.strip() == first
+    jsm_nb.login(sb.config).submit(sb.approve(other_kernel.stdout.strip()))
+    assert isinstance(_stored(sb.config), dict)
+
+
+def test_an_older_tab_can_still_complete_its_sign_in(sb: Sandbox) -> None:
+    login = jsm_nb.login(sb.config)
+    old_url = login.authorization_url
+    login.restart()
+    login.submit(sb.approve(old_url))
+    assert isinstance(_stored(sb.config), dict)
+
+
+def test_expired_pending_sign_in_is_refused(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    login = jsm_nb.login(sb.config)
+    landing = sb.approve(login.authorization_url)
+    import time
+
+    later = time.time() + PENDING_TTL + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(AuthorizationError, match="older sign-in"):
+        login.submit(landing)
+
+
+@pytest.mark.parametrize(
+    ("mangle", "message"),
+    [
+        (lambda url: url.replace("state=", "state=x"), "older sign-in"),
+        (lambda url: url.split("&state=")[0], "no state"),
+        (lambda url: url + "&state=abc", "repeats state"),
+        (lambda url: "", "Nothing was pasted"),
+        (lambda url: "   \n  ", "Nothing was pasted"),
+        (lambda url: "hello world", "not a sign-in address"),
+        (lambda url: "just-some-text", "not a sign-in address"),
+        (lambda url: url.replace("localhost:8765", "localhost:9999"), "not this app's callback"),
+        (lambda url: url.replace("/callback", "/other"), "not this app's callback"),
+        (
+            lambda url: "https://evil.example/callback?" + url.split("?")[1],
+            "not this app's callback",
+        ),
+        (lambda url: "x" * 10000, "not a sign-in address"),
+        (lambda url: url.replace("code=", "cod="), "has no code"),
+    ],
+)
+def test_wrong_pastes_get_a_specific_sentence_and_store_nothing(
+    sb: Sandbox, mangle: object, message: str
+) -> None:
+    login = jsm_nb.login(sb.config)
+    landing = sb.approve(login.authorization_url)
+    with pytest.raises(AuthorizationError, match=message) as caught:
+        login.submit(mangle(landing))  # type: ignore[operator]
+    assert _stored(sb.config) is None
+    assert "code=" not in str(caught.value)
+    assert sb.stats.codes_exchanged == 0
+
+
+@pytest.mark.parametrize("form", ["query", "question-mark", "quoted", "padded"])
+def test_paste_accepts_the_query_string_and_trims_quotes(sb: Sandbox, form: str) -> None:
+    login = jsm_nb.login(sb.config)
+    landing = sb.approve(login.authorization_url)
+    query = urlsplit(landing).query
+    text = {
+        "query": query,
+        "question-mark": "?" + query,
+        "quoted": f'"{landing}"',
+        "padded": f"  \n{landing}\t ",
+    }[form]
+    login.submit(text)
+    assert isinstance(_stored(sb.config), dict)
+
+
+def test_the_consent_url_itself_is_recognised(sb: Sandbox) -> None:
+    login = jsm_nb.login(sb.config)
+    with pytest.raises(AuthorizationError, match="consent page's address"):
+        login.submit(login.authorization_url)
+
+
+def test_declined_consent_is_reported_plainly(sb: Sandbox) -> None:
+    login = jsm_nb.login(sb.config)
+    landing = sb.approve(login.authorization_url, deny=True)
+    assert "error=access_denied" in landing
+    with pytest.raises(AuthorizationError, match="declined"):
+        login.submit(landing)
+    assert _stored(sb.config) is None
+
+
+def test_a_used_address_cannot_be_used_again(sb: Sandbox) -> None:
+    login = jsm_nb.login(sb.config)
+    landing = sb.approve(login.authorization_url)
+    login.submit(landing)
+    with pytest.raises(AuthorizationError, match="older sign-in"):
+        login.submit(landing)
+
+
+def test_expired_code_says_click_connect_again(sb: Sandbox) -> None:
+    sb.settings.code_lifetime = 0
+    login = jsm_nb.login(sb.config)
+    landing = sb.approve(login.authorization_url)
+    with pytest.raises(AuthorizationError, match="already used or has expired"):
+        login.submit(landing)
+    assert _stored(sb.config) is None
+    assert login.authorization_url != landing  # a fresh sign-in is offered
+
+
+def test_wrong_client_secret_is_a_setting_error_not_a_login_error(sb: Sandbox) -> None:
+    config = sb.config_for(client_secret="not-the-secret")
+    login = jsm_nb.login(config)
+    with pytest.raises(AuthorizationError, match="JSM_NB_CLIENT_SECRET") as caught:
+        login.submit(sb.approve(login.authorization_url))
+    assert not isinstance(caught.value, LoginRequired)
+    assert caught.value.setting == "JSM_NB_CLIENT_SECRET"
+    assert "not-the-secret" not in str(caught.value)
+    assert _stored(config) is None
+
+
+def test_session_without_login_says_run_login(sb: Sandbox) -> None:
+    with pytest.raises(LoginRequired, match=r"jsm_nb\.login\(\)"):
+        jsm_nb.session(sb.config)
+
+
+def test_sandbox_and_real_logins_never_mix(sb: Sandbox, signed_in: jsm_nb.Config) -> None:
+    real = jsm_nb.Config(client_id="real-app", client_secret="s", token_path=signed_in.token_path)
+    with pytest.raises(LoginRequired):
+        jsm_nb.session(real)

@@ -1,0 +1,301 @@
+"""JsmSession: refresh and rotation, retries, where the token may go, what never leaks."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import logging
+import multiprocessing
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import jsm_nb
+from jsm_nb import AuthorizationError, LoginRequired
+from jsm_nb.sandbox import Sandbox
+from jsm_nb.tokens import login_entry
+
+from .conftest import sign_in
+
+SERVICEDESKS = "/rest/servicedeskapi/servicedesk"
+
+
+def _stored(config: jsm_nb.Config) -> dict[str, object]:
+    token = jsm_nb.FileStore(config.token_path).read(login_entry(config))
+    assert isinstance(token, dict)
+    return token
+
+
+def test_relative_paths_go_through_the_gateway_to_the_chosen_site(
+    sb: Sandbox, signed_in: jsm_nb.Config
+) -> None:
+    s = jsm_nb.session(signed_in)
+    response = s.get(SERVICEDESKS)
+    assert response.url.startswith(f"{sb.api_url}/ex/jira/{sb.sites[0]['id']}/rest/")
+    assert s.site is not None
+    assert s.site.name == sb.sites[0]["name"]
+    assert jsm_nb.session(signed_in) is s  # one session per configuration
+
+
+def test_several_sites_and_none_chosen_lists_them(sb: Sandbox) -> None:
+    config = sign_in(sb, site=None)
+    with pytest.raises(jsm_nb.ConfigError, match="JSM_NB_SITE") as caught:
+        jsm_nb.session(config)
+    for site in sb.sites:
+        assert site["name"] in str(caught.value)
+
+
+def test_unknown_site_name_is_a_setting_error(sb: Sandbox) -> None:
+    config = sign_in(sb, site="no-such-site")
+    with pytest.raises(jsm_nb.ConfigError, match="no-such-site"):
+        jsm_nb.session(config)
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """Records the Authorization header of every request; redirects when asked to."""
+
+    seen: list[str | None]
+    redirect_to: str | None = None
+
+    def do_GET(self) -> None:
+        self.seen.append(self.headers.get("Authorization"))
+        if self.redirect_to:
+            self.send_response(302)
+            self.send_header("Location", self.redirect_to)
+        else:
+            self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def recorder() -> Iterator[tuple[str, list[str | None], type[_Recorder]]]:
+    handler = type("Handler", (_Recorder,), {"seen": []})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", handler.seen, handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_token_never_goes_to_another_host(
+    sb: Sandbox, signed_in: jsm_nb.Config, recorder
+) -> None:  # type: ignore[no-untyped-def]
+    url, seen, _ = recorder
+    s = jsm_nb.session(signed_in)
+    links = s.get(SERVICEDESKS).json()["_links"]
+    for target in (f"{url}/rest/x", f"{links['base']}/rest/servicedeskapi/servicedesk"):
+        with pytest.raises(ValueError, match="Refusing to send the Atlassian token"):
+            s.get(target)
+    assert seen == []
+
+
+def test_a_redirect_to_another_host_loses_the_token(
+    sb: Sandbox, signed_in: jsm_nb.Config, recorder
+) -> None:  # type: ignore[no-untyped-def]
+    target, seen, _ = recorder
+    redirecting = type("Redirecting", (_Recorder,), {"seen": [], "redirect_to": f"{target}/landed"})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), redirecting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        api = f"http://127.0.0.1:{server.server_address[1]}"
+        s = jsm_nb.JsmSession(signed_in, jsm_nb.session(signed_in).tokens)
+        s.api_url = api
+        response = s.get(f"{api}/start")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert response.status_code == 200
+    assert str(redirecting.seen[0]).startswith("Bearer ")
+    assert seen == [None]
+
+
+def test_access_token_is_refreshed_ahead_of_expiry_and_rotated(sb: Sandbox) -> None:
+    sb.settings.access_token_lifetime = 2
+    config = sign_in(sb)
+    first = _stored(config)
+    s = jsm_nb.session(config)
+    assert s.get(SERVICEDESKS).ok
+    assert sb.stats.refreshes == 0
+    time.sleep(1.2)  # within the leeway (half the 2 s lifetime)
+    assert s.get(SERVICEDESKS).ok
+    second = _stored(config)
+    assert sb.stats.refreshes == 1
+    assert second["refresh_token"] != first["refresh_token"]
+    assert second["access_token"] != first["access_token"]
+
+
+def test_a_rejected_token_is_refreshed_once_and_the_request_resent(
+    sb: Sandbox, signed_in: jsm_nb.Config
+) -> None:
+    s = jsm_nb.session(signed_in)
+    store = jsm_nb.FileStore(signed_in.token_path)
+    token = _stored(signed_in)
+    store.write(login_entry(signed_in), {**token, "access_token": "revoked-elsewhere"})
+    s.tokens._token = None  # as a new kernel would: read the store
+    response = s.get(SERVICEDESKS)
+    assert response.status_code == 200
+    assert [r.status_code for r in response.history] == [401]
+    assert sb.stats.refreshes == 1
+
+
+def test_a_scope_error_is_not_refreshed(sb: Sandbox) -> None:
+    config = sign_in(sb, scopes=("read:me", "offline_access"))
+    response = jsm_nb.session(config).get(SERVICEDESKS)
+    assert response.status_code == 401
+    assert sb.stats.refreshes == 0
+    error = jsm_nb.ApiError.from_response(response)
+    assert "JSM_NB_SCOPES" in str(error)
+
+
+def test_a_dead_grant_raises_login_required_everywhere(sb: Sandbox) -> None:
+    sb.settings.access_token_lifetime = 1
+    config = sign_in(sb)
+    s = jsm_nb.session(config)
+    sb.revoke_all()
+    time.sleep(1.1)
+    with pytest.raises(LoginRequired, match=r"run jsm_nb\.login\(\)") as caught:
+        s.get(SERVICEDESKS)
+    assert "invalid_grant" in str(caught.value)
+    with pytest.raises(LoginRequired, match="can no longer be used"):
+        jsm_nb.session(config.__class__(**{**config.__dict__, "timeout": 5.0}))
+    assert sb.stats.rejected_refreshes == 1  # the other kernel did not try the dead token again
+
+
+def test_wrong_secret_at_refresh_is_not_login_required(sb: Sandbox) -> None:
+    sb.settings.access_token_lifetime = 1
+    config = sign_in(sb)
+    time.sleep(1.1)
+    wrong = config.__class__(**{**config.__dict__, "client_secret": "rotated-in-console"})
+    with pytest.raises(AuthorizationError, match="JSM_NB_CLIENT_SECRET") as caught:
+        jsm_nb.session(wrong)
+    assert not isinstance(caught.value, LoginRequired)
+    assert "refresh_token" in _stored(config)  # the login is kept
+
+
+def test_429_503_and_dropped_connections_are_retried(sb: Sandbox, signed_in: jsm_nb.Config) -> None:
+    s = jsm_nb.session(signed_in)
+    waits: list[float] = []
+    s.throttle_listeners.append(waits.append)
+    sb.faults.rate_limit(every=2, retry_after=0.2)
+    assert all(s.get(SERVICEDESKS).ok for _ in range(4))
+    sb.faults.clear()
+    sb.faults.fail(status=503, every=2, retry_after=0.1)
+    assert all(s.get(SERVICEDESKS).ok for _ in range(4))
+    sb.faults.clear()
+    sb.faults.drop(every=2)
+    assert all(s.get(SERVICEDESKS).ok for _ in range(4))
+    assert waits.count(0.2) == 2
+    assert waits.count(0.1) == 2
+
+
+def test_retries_are_bounded(sb: Sandbox, signed_in: jsm_nb.Config) -> None:
+    config = signed_in.__class__(**{**signed_in.__dict__, "max_retries": 2, "backoff": 0.01})
+    s = jsm_nb.session(config)
+    sb.faults.fail(status=503, every=1)
+    before = sb.stats.api_requests
+    response = s.get(SERVICEDESKS)
+    assert response.status_code == 503
+    assert sb.stats.api_requests - before == 3
+    with pytest.raises(jsm_nb.ApiError, match="HTTP 503"):
+        raise jsm_nb.ApiError.from_response(response)
+
+
+def test_nothing_secret_in_debug_logs_reprs_or_errors(
+    sb: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    sb.settings.access_token_lifetime = 1
+    caplog.set_level(logging.DEBUG)
+    config = sb.config_for(site=sb.sites[0]["name"])
+    login = jsm_nb.login(config)
+    landing = sb.approve(login.authorization_url)
+    login.submit(landing)
+    first = _stored(config)
+    s = jsm_nb.session(config)
+    time.sleep(0.6)
+    s.get(SERVICEDESKS)
+    second = _stored(config)
+    code = landing.split("code=")[1].split("&")[0]
+    secrets = {
+        first["access_token"],
+        first["refresh_token"],
+        second["access_token"],
+        second["refresh_token"],
+        sb.client_secret,
+        code,
+    }
+    shown = [
+        caplog.text,
+        repr(config),
+        str(config),
+        repr(login),
+        repr(s),
+        repr(s.tokens),
+        repr(s.auth),
+        repr(s.__dict__),
+    ]
+    with pytest.raises(AuthorizationError) as caught:
+        jsm_nb.login(sb.config_for(client_secret="x" + sb.client_secret)).submit(landing)
+    shown.append(str(caught.value))
+    assert "Obtained token" in caplog.text  # requests-oauthlib's own lines were seen, redacted
+    for secret in secrets:
+        assert isinstance(secret, str)
+        assert len(secret) >= 8
+        for text in shown:
+            assert secret not in text
+
+
+def _hammer(config: jsm_nb.Config, seconds: float, threads: int, results: object) -> None:
+    s = jsm_nb.session(config)
+    calls = failures = 0
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def work() -> None:
+        nonlocal calls, failures
+        while time.monotonic() < deadline:
+            try:
+                ok = s.get(SERVICEDESKS, params={"limit": 1}).ok
+            except Exception:
+                ok = False
+            with lock:
+                calls += 1
+                failures += not ok
+
+    pool = [threading.Thread(target=work) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    results.put((calls, failures))  # type: ignore[attr-defined]
+
+
+def test_threads_and_processes_share_one_token_file_without_losing_the_login(sb: Sandbox) -> None:
+    """8 threads x 3 processes for 20 s, 1 s access tokens, no reuse leeway at all."""
+    sb.settings.access_token_lifetime = 1
+    sb.settings.refresh_reuse_leeway = 0
+    config = sign_in(sb)
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    workers = [context.Process(target=_hammer, args=(config, 20, 8, results)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    _hammer(config, 20, 8, results)
+    for worker in workers:
+        worker.join(120)
+        assert worker.exitcode == 0
+    totals = [results.get(timeout=10) for _ in range(3)]
+    stats = sb.stats.snapshot()
+    assert sum(failures for _, failures in totals) == 0
+    assert stats["rejected_refreshes"] == 0
+    assert stats["revoked_families"] == 0
+    assert stats["refreshes"] >= 10  # the tokens really did rotate all along
+    assert sum(calls for calls, _ in totals) > 300
+    assert Path(config.token_path).stat().st_mode & 0o777 == 0o600
+    assert json.loads(Path(config.token_path).read_text())["version"] == 1
