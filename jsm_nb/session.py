@@ -96,7 +96,8 @@ class AtlassianRetry(Retry):
     """urllib3's Retry with Atlassian's backoff, telling listeners about each wait.
 
     Waits ``Retry-After`` when given, else ``backoff * 2**(n-1)`` seconds with
-    jitter x0.7-1.3, capped at 30 s.
+    jitter x0.7-1.3, capped at 30 s. Each wait the server asked for (429, 5xx)
+    is reported to ``listeners``, so that callers can slow down.
     """
 
     def __init__(self, *args: Any, listeners: list[ThrottleListener] | None = None, **kw: Any):
@@ -115,12 +116,29 @@ class AtlassianRetry(Retry):
         wait = self.backoff_factor * 2 ** (attempts - 1) * random.uniform(0.7, 1.3)
         return float(min(wait, BACKOFF_CAP))
 
+    def parse_retry_after(self, retry_after: str) -> float:
+        """Seconds from ``Retry-After``; a malformed value means the usual backoff."""
+        try:
+            return max(0.0, float(retry_after))
+        except ValueError:
+            try:
+                return super().parse_retry_after(retry_after)
+            except Exception:  # an unparseable header must not fail the request
+                return self.get_backoff_time()
+
     def sleep(self, response: Any = None) -> None:
-        wait = self.get_retry_after(response) if response is not None else None
-        if wait is None:
-            wait = self.get_backoff_time()
-        for listener in list(self.listeners):
-            listener(wait)
+        """Wait before the next try; tell the listeners when the server asked for it.
+
+        A dropped connection (no response) is retried at once the first time: it is
+        most often a keep-alive connection the server had closed.
+        """
+        if response is None:
+            wait = self.get_backoff_time() if len(self.history) > 1 else 0.0
+        else:
+            retry_after = self.get_retry_after(response)
+            wait = self.get_backoff_time() if retry_after is None else retry_after
+            for listener in list(self.listeners):
+                listener(wait)
         if wait > 0:
             time.sleep(wait)
 
@@ -243,6 +261,12 @@ class JsmSession(OAuth2Session):  # type: ignore[misc]
     def _on_api_host(self, url: str) -> bool:
         target, api = urlsplit(url), urlsplit(self.api_url)
         return (target.scheme, target.hostname, target.port) == (api.scheme, api.hostname, api.port)
+
+    def _repr_html_(self) -> str:
+        """Who is connected to which site, for notebooks (escaped; never a token)."""
+        from .account import connection_html
+
+        return connection_html(self)
 
 
 _sessions: dict[tuple[Config, int], JsmSession] = {}

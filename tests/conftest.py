@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 import jsm_nb
 from jsm_nb import sandbox
 from jsm_nb.sandbox import Sandbox
+from jsm_nb.session import forget_sessions
+
+_FIRST_SITE = "first site"
+
+
+def sign_in(
+    sb: Sandbox, *, site: str | None = _FIRST_SITE, scopes: tuple[str, ...] | None = None
+) -> jsm_nb.Config:
+    """Sign in to ``sb`` through jsm_nb's own flow; return the config holding the login.
+
+    ``site`` defaults to the first of the sandbox's sites (``None`` chooses none);
+    ``scopes`` defaults to the configuration's.
+    """
+    overrides: dict[str, object] = {"site": sb.sites[0]["id"] if site == _FIRST_SITE else site}
+    if scopes is not None:
+        overrides["scopes"] = scopes
+    config = sb.config_for(**overrides)
+    login = jsm_nb.login(config)
+    login.submit(sb.approve(login.authorization_url))
+    return config
 
 
 @pytest.fixture
@@ -20,7 +42,42 @@ def sb() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def signed_in(sb: Sandbox) -> jsm_nb.Config:
-    """The sandbox's config after a completed sign-in (tokens in its token file)."""
-    login = jsm_nb.login(sb.config)
-    login.submit(sb.approve(login.authorization_url))
-    return sb.config
+    """The config of a completed sign-in to the sandbox's first site."""
+    return sign_in(sb)
+
+
+@contextlib.contextmanager
+def signed_in_session(
+    config: dict[str, Any] | None = None, **knobs: Any
+) -> Iterator[tuple[Sandbox, jsm_nb.JsmSession]]:
+    """A sandbox started with ``knobs``, signed in to its first site, and a session of it.
+
+    ``config`` overrides fields of the sandbox's config; backoff without ``Retry-After``
+    starts at 0.05 s unless it says otherwise, so tests of 5xx answers stay quick.
+    """
+    with sandbox.run(**knobs) as running:
+        overrides = {"site": running.sites[0]["id"], "backoff": 0.05, **(config or {})}
+        signed_in = running.config_for(**overrides)
+        login = jsm_nb.login(signed_in)
+        login.submit(running.approve(login.authorization_url))
+        try:
+            yield running, jsm_nb.session(signed_in)
+        finally:
+            forget_sessions(signed_in)
+
+
+@pytest.fixture
+def jsm_session_factory() -> Iterator[Callable[..., tuple[Sandbox, jsm_nb.JsmSession]]]:
+    """Start sandboxes (``requests=``, ... and ``config=`` overrides), each signed in.
+
+    Each call returns ``(sandbox, session)``; all are stopped after the test.
+    """
+    with contextlib.ExitStack() as stack:
+        yield lambda **knobs: stack.enter_context(signed_in_session(**knobs))
+
+
+@pytest.fixture(scope="module")
+def jsm_shared_session() -> Iterator[tuple[Sandbox, jsm_nb.JsmSession]]:
+    """One signed-in sandbox (1,000 requests per site) shared by a module's read-only tests."""
+    with signed_in_session(requests=1000) as started:
+        yield started

@@ -1,0 +1,279 @@
+"""The sandbox: a fake Atlassian Cloud on loopback, for trying and testing jsm_nb.
+
+It runs two real HTTP servers, each on a background thread: an authorisation
+server after ``auth.atlassian.com`` (consent page, authorisation codes,
+rotating refresh tokens) and an API gateway after ``api.atlassian.com``
+(bearer tokens, scopes, ``accessible-resources``, ``/me`` and seeded JSM data).
+
+Examples
+--------
+>>> from jsm_nb import sandbox
+>>> with sandbox.run(access_token_lifetime=60) as sb:  # doctest: +SKIP
+...     callback = sb.approve(consent_url)  # play the user: click Accept
+...     sb.faults.rate_limit(every=3)       # then every third API call gets a 429
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import html
+import re
+import secrets
+import shutil
+import string
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+from requests import Session
+
+from ..config import DEFAULT_REDIRECT_URI, Config
+from ..errors import AuthorizationError
+from . import data
+from .auth import AuthApp, Authority, Client, Settings
+from .faults import Faults
+from .gateway import USER, GatewayApp
+from .server import BackgroundServer, Stats
+
+__all__ = ["Faults", "Sandbox", "Settings", "Stats", "default", "run"]
+
+APP_NAME = "jsm_nb notebook sign-in (sandbox)"
+_REQUEST_ID = re.compile(r'name="request_id" value="([^"]*)"')
+_ERROR_TEXT = re.compile(r'<p id="error">(.*?)</p>', re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _client_id() -> str:
+    """A random client id shaped like Atlassian's (32 letters and digits)."""
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(32))
+
+
+def _page_error(page: str) -> str:
+    """The error text of one of the sandbox's HTML error pages."""
+    found = _ERROR_TEXT.search(page)
+    text = found.group(1) if found else _TAG.sub(" ", page)
+    return " ".join(html.unescape(text).split())
+
+
+class Sandbox:
+    """A running sandbox: both servers, the app's credentials, knobs and counters.
+
+    Start one with :func:`run` and stop it with :meth:`close` or a ``with`` block.
+
+    Parameters
+    ----------
+    access_token_lifetime, refresh_reuse_leeway, code_lifetime : float
+        Seconds; see :class:`Settings` (they stay changeable as ``settings``).
+    requests : int
+        How many JSM requests each seeded site holds.
+    seed : int
+        Seeds the data, the site order and the random faults.
+    redirect_uris : sequence of str
+        The app's registered callback URLs; the first goes into ``config``.
+    auth_port, api_port : int
+        Ports to bind on 127.0.0.1; 0 picks free ones.
+
+    Attributes
+    ----------
+    auth_url, api_url : str
+        ``http://127.0.0.1:PORT`` of the authorisation server and the API gateway.
+    client_id, client_secret : str
+        The sandbox app's credentials (the secret is new on every run).
+    config : jsm_nb.Config
+        A Config for this sandbox, its token file in a temporary directory
+        that :meth:`close` removes.
+    settings : Settings
+        Token and code lifetimes and the refresh-token reuse leeway.
+    faults : Faults
+        Latency, 429s, 5xx answers and dropped connections on demand.
+    stats : Stats
+        Counters of what the servers saw.
+    """
+
+    def __init__(
+        self,
+        *,
+        access_token_lifetime: float = 3600,
+        refresh_reuse_leeway: float = 600,
+        code_lifetime: float = 600,
+        requests: int = 5000,
+        seed: int = 0,
+        redirect_uris: Sequence[str] = (DEFAULT_REDIRECT_URI,),
+        auth_port: int = 0,
+        api_port: int = 0,
+    ) -> None:
+        if not redirect_uris:
+            raise ValueError("the sandbox app needs at least one redirect URI")
+        self.settings = Settings(access_token_lifetime, refresh_reuse_leeway, code_lifetime)
+        self.faults = Faults(seed)
+        self.stats = Stats()
+        self.client_id = _client_id()
+        self.client_secret = secrets.token_urlsafe(48)
+        client = Client(self.client_id, self.client_secret, APP_NAME, tuple(redirect_uris))
+        self._authority = Authority(client, self.settings, self.stats)
+        self._gateway = GatewayApp(
+            self._authority, self.faults, self.stats, seed=seed, requests=requests
+        )
+        auth_app = AuthApp(self._authority, self.faults, self.stats, user=USER, sites=data.SITES)
+        self._closed = False
+        self._auth = BackgroundServer(auth_app, auth_port, name="jsm-nb-sandbox-auth")
+        try:
+            self._api = BackgroundServer(self._gateway, api_port, name="jsm-nb-sandbox-api")
+        except OSError:
+            self._auth.close()
+            raise
+        self.auth_url = self._auth.url
+        self.api_url = self._api.url
+        self._directory = Path(tempfile.mkdtemp(prefix="jsm_nb_sandbox_"))
+        self.config = Config(
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            redirect_uri=redirect_uris[0],
+            auth_url=self.auth_url,
+            api_url=self.api_url,
+            token_path=self._directory / "tokens.json",
+        )
+
+    def __repr__(self) -> str:
+        return f"<Sandbox auth_url={self.auth_url} api_url={self.api_url}>"
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def sites(self) -> list[dict[str, Any]]:
+        """The sites as ``accessible-resources`` lists them for a grant of ``config.scopes``."""
+        return self._gateway.resources(self.config.scopes)
+
+    def config_for(self, **overrides: Any) -> Config:
+        """This sandbox's :attr:`config` with some fields replaced (e.g. ``token_path``)."""
+        return dataclasses.replace(self.config, **overrides)
+
+    def approve(self, authorization_url: str, *, deny: bool = False) -> str:
+        """Play the user: open the consent page and click Accept (or Deny).
+
+        Parameters
+        ----------
+        authorization_url : str
+            The consent URL a client built (``{auth_url}/authorize?...``).
+        deny : bool
+            Click Deny instead of Accept.
+
+        Returns
+        -------
+        str
+            Where the browser is sent: the callback URL with ``code`` and
+            ``state``, or with ``error=access_denied``, ``error_description``
+            and ``state``.
+
+        Raises
+        ------
+        jsm_nb.AuthorizationError
+            The URL is not this sandbox's consent URL, or the sandbox refuses
+            it; the message carries the sandbox's explanation.
+        """
+        parts = urlsplit(authorization_url)
+        if f"{parts.scheme}://{parts.netloc}" != self.auth_url or parts.path != "/authorize":
+            raise AuthorizationError(
+                f"{authorization_url!r} is not this sandbox's consent URL: "
+                f"it should start with {self.auth_url}/authorize?",
+                setting="JSM_NB_AUTH_URL",
+            )
+        with Session() as browser:
+            browser.trust_env = False  # loopback only: never through a proxy
+            page = browser.get(authorization_url, timeout=10)
+            request_id = _REQUEST_ID.search(page.text)
+            if page.status_code != 200 or request_id is None:
+                raise AuthorizationError(
+                    f"The sandbox refused the consent URL: {_page_error(page.text)}"
+                )
+            decision = {
+                "request_id": html.unescape(request_id.group(1)),
+                "decision": "deny" if deny else "accept",
+            }
+            answer = browser.post(
+                f"{self.auth_url}/authorize/decision",
+                data=decision,
+                allow_redirects=False,
+                timeout=10,
+            )
+        if answer.status_code != 302:
+            raise AuthorizationError(f"The sandbox refused the choice: {_page_error(answer.text)}")
+        return answer.headers["Location"]
+
+    def revoke_all(self) -> None:
+        """Revoke every grant, as when the user removes the app from their Atlassian account."""
+        self._authority.revoke_all()
+
+    def close(self) -> None:
+        """Stop both servers and remove the token directory; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._api.close()
+        self._auth.close()
+        shutil.rmtree(self._directory, ignore_errors=True)
+
+
+def run(
+    *,
+    access_token_lifetime: float = 3600,
+    refresh_reuse_leeway: float = 600,
+    code_lifetime: float = 600,
+    requests: int = 5000,
+    seed: int = 0,
+    redirect_uris: Sequence[str] = (DEFAULT_REDIRECT_URI,),
+    auth_port: int = 0,
+    api_port: int = 0,
+) -> Sandbox:
+    """Start a sandbox; use it in a ``with`` block (or call ``close()``) to stop it.
+
+    Parameters are those of :class:`Sandbox`.
+
+    Returns
+    -------
+    Sandbox
+        Already serving.
+    """
+    return Sandbox(
+        access_token_lifetime=access_token_lifetime,
+        refresh_reuse_leeway=refresh_reuse_leeway,
+        code_lifetime=code_lifetime,
+        requests=requests,
+        seed=seed,
+        redirect_uris=redirect_uris,
+        auth_port=auth_port,
+        api_port=api_port,
+    )
+
+
+_default: Sandbox | None = None
+_default_lock = threading.Lock()
+
+
+def default() -> Sandbox:
+    """The process-wide sandbox, started on first call and stopped at exit.
+
+    jsm_nb uses it when no client id is configured. Every call returns the
+    same object.
+    """
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Sandbox()
+            atexit.register(_default.close)
+        return _default

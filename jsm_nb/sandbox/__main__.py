@@ -1,0 +1,73 @@
+"""Run the sandbox in the foreground: ``python -m jsm_nb.sandbox``.
+
+Prints ``export`` lines for a shell (or a ``.env`` file) that point jsm_nb at
+the sandbox, then serves until Ctrl-C (or SIGTERM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import shlex
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from ..config import ENV_VARS
+from . import run
+
+_EXPORTED = ("client_id", "client_secret", "auth_url", "api_url", "token_path")
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line, start the sandbox, print the exports, serve until stopped.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments; ``sys.argv[1:]`` by default.
+
+    Returns
+    -------
+    int
+        The exit status.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m jsm_nb.sandbox",
+        description="Run jsm_nb's fake Atlassian Cloud (auth server and API gateway) on loopback.",
+    )
+    parser.add_argument("--auth-port", type=int, default=0, help="auth server port (default: free)")
+    parser.add_argument("--api-port", type=int, default=0, help="API gateway port (default: free)")
+    parser.add_argument(
+        "--access-token-lifetime", type=float, default=3600, help="seconds (default: 3600)"
+    )
+    parser.add_argument(
+        "--requests", type=int, default=5000, help="JSM requests per site (default: 5000)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="data seed (default: 0)")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
+    with run(
+        auth_port=args.auth_port,
+        api_port=args.api_port,
+        access_token_lifetime=args.access_token_lifetime,
+        requests=args.requests,
+        seed=args.seed,
+    ) as sb:
+        for field in _EXPORTED:
+            value = str(getattr(sb.config, field))
+            print(f"export {ENV_VARS[field]}={shlex.quote(value)}")
+        print("# jsm_nb sandbox running; Ctrl-C stops it.", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

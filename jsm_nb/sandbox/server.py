@@ -1,0 +1,344 @@
+"""HTTP plumbing shared by the sandbox's two servers.
+
+A server here is an *app*, a function from :class:`Request` to :class:`Reply`,
+served by a standard-library ``ThreadingHTTPServer`` on a background thread
+(:class:`BackgroundServer`). The handler speaks HTTP/1.1 with keep-alive,
+always sends a ``Content-Length``, writes each response in one piece with
+``TCP_NODELAY`` (so pooled clients never wait on delayed ACKs) and logs only
+to the ``jsm_nb.sandbox`` logger at DEBUG level. :class:`Stats` holds the
+counters both apps keep.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import re
+import socket
+import socketserver
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from requests.structures import CaseInsensitiveDict
+
+__all__ = [
+    "App",
+    "BackgroundServer",
+    "Reply",
+    "Request",
+    "Stats",
+    "html_reply",
+    "json_reply",
+    "normalise_path",
+    "status_phrase",
+]
+
+logger = logging.getLogger("jsm_nb.sandbox")
+
+JSON_TYPE = "application/json;charset=UTF-8"
+HTML_TYPE = "text/html;charset=UTF-8"
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """One HTTP request as an app sees it.
+
+    Attributes
+    ----------
+    method : str
+        ``GET``, ``POST``, ...
+    path : str
+        The path, percent-decoding left to the app, without the query string.
+    query : dict of str to list of str
+        The parsed query string (blank values kept).
+    headers : mapping of str to str
+        The request headers; look-ups ignore case.
+    body : bytes
+        The request body (empty when there is none).
+    """
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: Mapping[str, str]
+    body: bytes = b""
+
+
+@dataclasses.dataclass(frozen=True)
+class Reply:
+    """What an app answers: a status, headers and a body, or a dropped connection.
+
+    Attributes
+    ----------
+    status : int
+        The HTTP status code.
+    body : bytes
+        The response body; its length becomes ``Content-Length``.
+    headers : dict of str to str
+        Extra response headers (``Content-Type`` among them).
+    drop : bool
+        Close the connection without answering at all.
+    """
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    drop: bool = False
+
+
+App = Callable[[Request], Reply]
+
+
+def json_reply(status: int, body: object, headers: Mapping[str, str] | None = None) -> Reply:
+    """A JSON reply (compact, UTF-8) with Atlassian's ``Content-Type``.
+
+    ``body=None`` gives an empty body without a ``Content-Type``, as for 204.
+    """
+    if body is None:
+        return Reply(status, b"", dict(headers or {}))
+    data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return Reply(status, data, {"Content-Type": JSON_TYPE, **(headers or {})})
+
+
+def html_reply(status: int, page: str, headers: Mapping[str, str] | None = None) -> Reply:
+    """An HTML reply; ``page`` must already be escaped where needed."""
+    return Reply(status, page.encode(), {"Content-Type": HTML_TYPE, **(headers or {})})
+
+
+_ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]*-\d+")
+_CLOUD_ID = re.compile(r"(/ex/[^/]+/)[^/]+")
+
+
+def normalise_path(path: str) -> str:
+    """The path with its variable parts replaced, for counting requests per endpoint.
+
+    Cloud ids become ``{cloudid}``, numeric ids ``{id}`` (an API version such as
+    the ``3`` of ``/rest/api/3`` stays) and issue keys ``{key}``.
+
+    Examples
+    --------
+    >>> normalise_path("/ex/jira/1a2b/rest/servicedeskapi/request/ITSM-12/sla")
+    '/ex/jira/{cloudid}/rest/servicedeskapi/request/{key}/sla'
+    >>> normalise_path("/ex/jira/1a2b/rest/api/3/search/jql")
+    '/ex/jira/{cloudid}/rest/api/3/search/jql'
+    >>> normalise_path("/ex/jira/1a2b/rest/servicedeskapi/servicedesk/3/queue")
+    '/ex/jira/{cloudid}/rest/servicedeskapi/servicedesk/{id}/queue'
+    """
+    parts = _CLOUD_ID.sub(r"\1{cloudid}", path, count=1).split("/")
+    for i, part in enumerate(parts):
+        if part.isdigit() and parts[i - 1] != "api":
+            parts[i] = "{id}"
+        elif _ISSUE_KEY.fullmatch(part):
+            parts[i] = "{key}"
+    return "/".join(parts)
+
+
+@dataclasses.dataclass
+class Stats:
+    """Counters kept by the sandbox's servers; thread safe, resettable.
+
+    Attributes
+    ----------
+    refreshes : int
+        Refresh-token grants answered with new tokens.
+    rejected_refreshes : int
+        Refresh-token grants answered ``invalid_grant``.
+    revoked_families : int
+        Grants (token families) revoked, whatever the reason: a refresh token
+        reused after the leeway, a reused authorisation code, ``revoke_all()``.
+    codes_exchanged : int
+        Authorisation codes exchanged for tokens.
+    token_requests : int
+        Every ``POST /oauth/token``, answered or not.
+    api_requests : int
+        Every request to the API server, answered or not.
+    requests_per_path : collections.Counter
+        Requests to either server by normalised path, e.g.
+        ``/ex/jira/{cloudid}/rest/servicedeskapi/request/{key}/sla``.
+    """
+
+    refreshes: int = 0
+    rejected_refreshes: int = 0
+    revoked_families: int = 0
+    codes_exchanged: int = 0
+    token_requests: int = 0
+    api_requests: int = 0
+    requests_per_path: Counter[str] = dataclasses.field(default_factory=Counter)
+    _lock: threading.Lock = dataclasses.field(
+        default_factory=threading.Lock, repr=False, compare=False
+    )
+
+    def add(self, counter: str, n: int = 1) -> None:
+        """Add ``n`` to the integer counter named ``counter``."""
+        with self._lock:
+            setattr(self, counter, getattr(self, counter) + n)
+
+    def request(self, path: str, counter: str | None = None) -> None:
+        """Count one request to ``path`` in ``requests_per_path`` and, if given, in ``counter``."""
+        key = normalise_path(path)
+        with self._lock:
+            self.requests_per_path[key] += 1
+            if counter is not None:
+                setattr(self, counter, getattr(self, counter) + 1)
+
+    def snapshot(self) -> dict[str, Any]:
+        """All counters as a plain dict (``requests_per_path`` as a plain dict too)."""
+        with self._lock:
+            values = {
+                f.name: getattr(self, f.name)
+                for f in dataclasses.fields(self)
+                if not f.name.startswith("_")
+            }
+            values["requests_per_path"] = dict(self.requests_per_path)
+        return values
+
+    def reset(self) -> None:
+        """Set every counter back to zero."""
+        with self._lock:
+            for f in dataclasses.fields(self):
+                if f.name != "requests_per_path" and not f.name.startswith("_"):
+                    setattr(self, f.name, 0)
+            self.requests_per_path.clear()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Turns each HTTP request into a :class:`Request`, and the app's :class:`Reply` back."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "jsm-nb-sandbox"
+    sys_version = ""
+    disable_nagle_algorithm = True
+    wbufsize = 1 << 16  # headers and body leave in one write, flushed per request
+    server: _HTTPServer
+
+    def _serve(self) -> None:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.close_connection = True
+            self._write(json_reply(411, {"code": 411, "message": "Length Required"}))
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        url = urlsplit(self.path)
+        request = Request(
+            method=self.command,
+            path=url.path,
+            query=parse_qs(url.query, keep_blank_values=True),
+            headers=CaseInsensitiveDict(self.headers.items()),
+            body=body,
+        )
+        try:
+            reply = self.server.app(request)
+        except Exception:
+            logger.exception("sandbox error answering %s %s", self.command, url.path)
+            reply = json_reply(500, {"code": 500, "message": "Internal Server Error"})
+        if reply.drop:
+            self.close_connection = True
+            return
+        self._write(reply)
+
+    def _write(self, reply: Reply) -> None:
+        self.send_response(reply.status)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s %s", self.address_string(), format % args)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    """A threading server that knows its app and closes open connections on exit."""
+
+    daemon_threads = True
+    request_queue_size = 128  # bursts of new connections from concurrent clients
+
+    def __init__(self, address: tuple[str, int], app: App) -> None:
+        self.app = app
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind looks the host name up (socket.getfqdn), which can be slow.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]  # type: ignore[assignment]
+
+    def process_request(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any
+    ) -> None:
+        if isinstance(request, socket.socket):
+            with self._open_lock:
+                self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: socket.socket | tuple[bytes, socket.socket]) -> None:
+        if isinstance(request, socket.socket):
+            with self._open_lock:
+                self._open.discard(request)
+        super().shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        with self._open_lock:
+            still_open = list(self._open)
+        for connection in still_open:  # wake the handler threads blocked on keep-alive reads
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that hang up mid-response are routine (dropped-connection faults, timeouts).
+        logger.debug("connection error from %s", client_address, exc_info=True)
+
+
+class BackgroundServer:
+    """Serve an app on ``127.0.0.1`` from a background thread.
+
+    Parameters
+    ----------
+    app : callable
+        Maps each :class:`Request` to a :class:`Reply`; called from many threads.
+    port : int
+        The port to bind; 0 picks a free one.
+    name : str
+        The thread's name, for debugging.
+    """
+
+    def __init__(self, app: App, port: int = 0, name: str = "jsm-nb-sandbox") -> None:
+        self._server = _HTTPServer(("127.0.0.1", port), app)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},  # close() waits for the loop to notice: keep it short
+            name=name,
+            daemon=True,
+        )
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        """The server's base URL, ``http://127.0.0.1:PORT``."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def close(self) -> None:
+        """Stop serving, close the listening socket and every open connection."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+def status_phrase(status: int) -> str:
+    """The standard reason phrase of ``status`` (``"Service Unavailable"`` for 503)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
