@@ -117,11 +117,10 @@ class AuthorizationFlow:
         pending = self._take(params.get("state"))
         try:
             token = self._exchange(params, pending)
-        except Exception:
+            self.store.write(login_entry(self.config), token)
+        finally:
             if pending["state"] == self._pending["state"]:
-                self.restart()  # the consumed sign-in cannot be retried: offer a fresh one
-            raise
-        self.store.write(login_entry(self.config), token)
+                self.restart()  # the used sign-in cannot serve again: offer a fresh one
         return token
 
     def _exchange(self, params: dict[str, str], pending: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,135 @@
+"""No notebook keeps a token, a code, a ``state`` or a secret in its saved JSON.
+
+Two checks per notebook in ``notebooks/``:
+
+- the committed file has no outputs and nothing that looks like a token;
+- executed top to bottom in a fresh kernel against the sandbox (as nbval runs it in
+  CI), its outputs contain none of the values the sandbox issued or held in that
+  kernel: access and refresh tokens, authorisation codes, ``state`` values, PKCE
+  verifiers and the client secret.
+
+The notebooks are executed with jupyter_client (which nbval also uses), cell by
+cell, keeping each cell's outputs as nbformat would save them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
+PIECE = 16  # characters of a secret that count as showing it
+CELL_TIMEOUT = 240  # seconds; a cell that pages through the sandbox's data takes a few
+OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error"}
+TOKEN_LIKE = [
+    re.compile(
+        r"\b(?:code|state|access_token|refresh_token|client_secret|code_verifier)=[^&\s\"]+"
+    ),
+    re.compile(r"\bBearer\s+[A-Za-z0-9._~+/-]{8,}"),
+    re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),  # a JWT
+    re.compile(r"[A-Za-z0-9_-]{40,}"),  # what secrets.token_urlsafe and Atlassian issue
+]
+
+# Run in the notebook's kernel after its cells: every secret the sandbox issued or holds.
+PROBE = """
+import json as _json
+from jsm_nb import sandbox as _sandbox
+
+_SECRET_FIELDS = {"access_token", "refresh_token", "code", "state", "code_verifier"}
+
+def _secret_fields(value):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in _SECRET_FIELDS and isinstance(item, str):
+                yield item
+            else:
+                yield from _secret_fields(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _secret_fields(item)
+
+_sb = _sandbox.default()
+_authority = _sb._authority
+_found = {_sb.client_secret}
+_found.update(_authority._codes)
+_found.update(code.request.state for code in _authority._codes.values())
+_found.update(request.state for request in _authority._consents.values())
+_found.update(_authority._access)
+_found.update(_authority._refresh)
+if _sb.config.token_path.exists():
+    _entries = _json.loads(_sb.config.token_path.read_text())["entries"]
+    _found.update(_secret_fields(_entries))
+print(_json.dumps(sorted(_found)))
+"""
+
+
+def _execute(path: Path, workdir: Path) -> tuple[nbformat.NotebookNode, list[str]]:
+    """Run ``path`` in a fresh kernel; return it with outputs, and the PROBE's secrets."""
+    notebook = nbformat.read(path, as_version=4)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JSM_NB_")}  # the sandbox
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(workdir), env=env)
+    try:
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.outputs = _run(client, cell.source)
+                errors = [o for o in cell.outputs if o.output_type == "error"]
+                assert not errors, f"{path.name}: {errors[0].ename}: {errors[0].evalue}"
+        probe = _run(client, PROBE)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    printed = "".join(o.get("text", "") for o in probe if o.output_type == "stream")
+    assert printed, probe
+    return notebook, json.loads(printed)
+
+
+def _run(client: Any, source: str) -> list[nbformat.NotebookNode]:
+    outputs: list[nbformat.NotebookNode] = []
+
+    def keep(message: dict[str, Any]) -> None:
+        if message["msg_type"] in OUTPUT_TYPES:
+            outputs.append(nbformat.v4.output_from_msg(message))
+
+    client.execute_interactive(source, output_hook=keep, timeout=CELL_TIMEOUT)
+    return outputs
+
+
+def _shows(text: str, secret: str) -> bool:
+    """Whether ``text`` holds ``secret`` or a piece of it (16 characters in a row)."""
+    size = min(len(secret), PIECE)
+    return any(secret[i : i + size] in text for i in range(len(secret) - size + 1))
+
+
+def test_there_are_notebooks() -> None:
+    assert "01_connect.ipynb" in [path.name for path in NOTEBOOKS]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_the_committed_notebook_has_no_outputs_and_nothing_token_like(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path.name}: clear the outputs before committing"
+            assert cell.execution_count is None
+    text = path.read_text(encoding="utf-8")
+    for pattern in TOKEN_LIKE:
+        assert not pattern.search(text), f"{path.name}: {pattern.search(text)}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_an_executed_notebook_shows_no_secret(path: Path, tmp_path: Path) -> None:
+    shutil.copy(path, tmp_path)  # run away from any .env beside the notebooks
+    notebook, secrets = _execute(tmp_path / path.name, tmp_path)
+    assert any(cell.get("outputs") for cell in notebook.cells)  # it did show things
+    assert len(secrets) > 3  # the client secret, and what the sign-in issued
+    saved = nbformat.writes(notebook)
+    leaked = [secret[:6] + "..." for secret in secrets if _shows(saved, secret)]
+    assert not leaked, f"{path.name} shows secrets in its outputs: {leaked}"
