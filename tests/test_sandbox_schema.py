@@ -1,0 +1,241 @@
+"""The sandbox's JSM answers validate against Atlassian's published JSM OpenAPI schemas.
+
+The spec is Atlassian's JSM Cloud OpenAPI 3.0.1 document, copied into ``tests/data`` so a
+fresh clone needs nothing beside it. Each answer is checked against the schema that the
+spec gives for its path and status (``ErrorResponse`` for errors the spec does not list);
+every schema forbids properties it does not name, so an invented field fails too. Jira's
+search is not in the JSM spec: it is checked against the shape of Jira's
+``SearchAndReconcileResults`` and ``ErrorCollection``, written out below.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft4Validator
+
+from jsm_nb.sandbox import data, jsm
+from jsm_nb.sandbox.data import ANALYST_ACCOUNT_ID, SITES, Request, SiteData
+
+SPEC = Path(__file__).parent / "data" / "jsm-servicedesk-openapi.json"
+JSM = "/rest/servicedeskapi"
+OPT_IN = {"X-ExperimentalApi": "opt-in"}
+ERROR = {"$ref": "#/components/schemas/ErrorResponse"}
+
+
+def json_schema(node: Any) -> Any:
+    """An OpenAPI 3.0 schema as JSON Schema: ``nullable: true`` becomes a ``null`` type."""
+    if isinstance(node, list):
+        return [json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {k: json_schema(v) for k, v in node.items() if k != "nullable"}
+    if node.get("nullable") and "type" in node:
+        converted["type"] = [node["type"], "null"]
+    return converted
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(SPEC.read_text(encoding="utf-8"))
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def site() -> SiteData:
+    return data.site_data(SITES[0]["id"], seed=11, requests=3000)
+
+
+def schema_for(spec: dict[str, Any], path: str, status: int) -> dict[str, Any]:
+    """The schema the spec gives for ``GET path`` answering ``status``."""
+    for template, item in spec["paths"].items():
+        if "get" in item and re.fullmatch(re.sub(r"\{\w+\}", "[^/]+", template), path):
+            response = item["get"]["responses"].get(str(status))
+            if response is None:
+                assert status >= 400, f"the spec has no {status} answer for {template}"
+                return ERROR
+            schema: dict[str, Any] = response["content"]["application/json"]["schema"]
+            return schema
+    raise AssertionError(f"the spec has no GET {path}")
+
+
+def assert_valid(spec: dict[str, Any], schema: dict[str, Any], body: object) -> None:
+    document = {**json_schema(schema), "components": json_schema(spec["components"])}
+    errors = sorted(Draft4Validator(document).iter_errors(body), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:10])
+
+
+def answers(
+    site: SiteData, path: str, query: dict[str, str], headers: dict[str, str], pages: int = 3
+) -> Iterator[tuple[int, Any]]:
+    """The first ``pages`` answers of ``path``, paging as a client does."""
+    start = 0
+    for _ in range(pages):
+        params = {k: [v] for k, v in query.items()} | {"start": [str(start)]}
+        status, body, _ = jsm.dispatch(site, "GET", path, params, headers, ANALYST_ACCOUNT_ID)
+        yield status, body
+        if status != 200 or "isLastPage" not in body or body["isLastPage"]:
+            return
+        start += body["size"]
+
+
+def pick(site: SiteData, wanted: Callable[[Request], bool]) -> str:
+    return next(r.key for r in reversed(site.requests) if wanted(r))
+
+
+def resolution_cycle(site: SiteData, request: Request) -> data.SlaCycle | None:
+    return data.slas(site, request)[1].cycle
+
+
+# Requests that exercise every optional part of the answers.
+INTERESTING: dict[str, Callable[[SiteData, Request], bool]] = {
+    "paused": lambda s, r: bool((c := resolution_cycle(s, r)) and c.paused),
+    "breached and open": lambda s, r: bool(
+        (c := resolution_cycle(s, r)) and c.stop is None and c.breached
+    ),
+    "breached and done": lambda s, r: bool((c := resolution_cycle(s, r)) and c.stop and c.breached),
+    "awaiting approval": lambda s, r: r.timeline[-1][0] == data.WAITING_FOR_APPROVAL,
+    "declined": lambda s, r: r.timeline[-1][0] == data.DECLINED,
+    "with participants": lambda s, r: len(r.participants) > 1,
+    "with internal notes": lambda s, r: any(not c.public for c in data.comments(s, r)),
+    "email hidden": lambda s, r: s.users[r.reporter].email is None,
+}
+EXPANDS = ("", "serviceDesk,requestType", "participant,status,sla",
+           "comment,comment.renderedBody,action,attachment")  # fmt: skip
+PER_REQUEST = ("", "/status", "/sla", "/comment", "/approval", "/participant")
+
+
+def request_cases() -> Iterator[tuple[str, str, dict[str, str]]]:
+    for kind in INTERESTING:
+        for suffix in PER_REQUEST:
+            yield kind, suffix, {}
+        yield kind, "", {"expand": ",".join(EXPANDS)}
+        yield kind, "/comment", {"expand": "renderedBody", "public": "false"}
+
+
+@pytest.mark.parametrize(("kind", "suffix", "query"), list(request_cases()))
+def test_per_request_answers_match_the_spec(
+    spec: dict[str, Any], site: SiteData, kind: str, suffix: str, query: dict[str, str]
+) -> None:
+    key = pick(site, lambda r: INTERESTING[kind](site, r))
+    path = f"{JSM}/request/{key}{suffix}"
+    for status, body in answers(site, path, query, {}):
+        assert status == 200
+        assert_valid(spec, schema_for(spec, path, status), body)
+
+
+LISTS = [
+    (f"{JSM}/servicedesk", {"limit": "3"}, {}),
+    (f"{JSM}/servicedesk/ITH", {}, {}),
+    (f"{JSM}/servicedesk/2", {}, {}),
+    (f"{JSM}/servicedesk/1/requesttype", {"limit": "4"}, {}),
+    (f"{JSM}/servicedesk/HR/requesttype", {"searchQuery": "leave"}, {}),
+    (f"{JSM}/requesttype", {"limit": "10"}, OPT_IN),
+    *[(f"{JSM}/request", {"limit": "20", "expand": e}, {}) for e in EXPANDS],
+    (f"{JSM}/request", {"requestStatus": "OPEN_REQUESTS", "expand": "sla"}, {}),
+    (f"{JSM}/request", {"requestOwnership": "APPROVER", "expand": "participant"}, {}),
+    (f"{JSM}/servicedesk/1/queue", {"includeCount": "true", "limit": "4"}, {}),
+    (f"{JSM}/servicedesk/CS/queue", {}, {}),
+    *[(f"{JSM}/servicedesk/1/queue/{q}/issue", {"limit": "25"}, {}) for q in range(1, 7)],
+    (f"{JSM}/organization", {"limit": "8"}, {}),
+    (f"{JSM}/servicedesk/4/organization", {"limit": "8"}, {}),
+    (f"{JSM}/servicedesk/1/customer", {"limit": "40"}, OPT_IN),
+    (f"{JSM}/servicedesk/1/customer", {"query": "a"}, OPT_IN),
+]
+
+
+@pytest.mark.parametrize(("path", "query", "headers"), LISTS)
+def test_list_answers_match_the_spec(
+    spec: dict[str, Any],
+    site: SiteData,
+    path: str,
+    query: dict[str, str],
+    headers: dict[str, str],
+) -> None:
+    for status, body in answers(site, path, query, headers):
+        assert status == 200
+        assert_valid(spec, schema_for(spec, path, status), body)
+
+
+ERRORS = [
+    (f"{JSM}/request/NOPE-1", {}, {}, 404),
+    (f"{JSM}/request/ITH-1/sla", {"limit": "-1"}, {}, 400),
+    (f"{JSM}/request", {"requestStatus": "SOMETIMES"}, {}, 400),
+    (f"{JSM}/servicedesk/99/queue", {}, {}, 404),
+    (f"{JSM}/servicedesk/1/customer", {}, {}, 412),
+    (f"{JSM}/requesttype", {}, {}, 412),
+    (f"{JSM}/no/such/thing", {}, {}, 404),
+]
+
+
+@pytest.mark.parametrize(("path", "query", "headers", "expected"), ERRORS)
+def test_error_answers_are_error_responses(
+    spec: dict[str, Any],
+    site: SiteData,
+    path: str,
+    query: dict[str, str],
+    headers: dict[str, str],
+    expected: int,
+) -> None:
+    params = {k: [v] for k, v in query.items()}
+    status, body, _ = jsm.dispatch(site, "GET", path, params, headers, ANALYST_ACCOUNT_ID)
+    assert status == expected
+    assert_valid(spec, ERROR, body)
+
+
+SEARCH_RESULTS = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["issues", "isLast"],
+    "properties": {
+        "issues": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id"],
+                "properties": {
+                    "id": {"type": "string", "pattern": "^[0-9]+$"},
+                    "key": {"type": "string", "pattern": "^[A-Z]+-[0-9]+$"},
+                    "self": {"type": "string"},
+                    "fields": {"type": "object"},
+                },
+            },
+        },
+        "nextPageToken": {"type": "string"},
+        "isLast": {"type": "boolean"},
+    },
+}
+ERROR_COLLECTION = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["errorMessages", "errors"],
+    "properties": {
+        "errorMessages": {"type": "array", "items": {"type": "string"}},
+        "errors": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("query", "schema"),
+    [
+        ({"jql": "project = ITH", "maxResults": "500"}, SEARCH_RESULTS),
+        ({"jql": "project = CS ORDER BY created ASC", "fields": "*all"}, SEARCH_RESULTS),
+        ({"jql": 'status = "In progress"', "fields": "summary,assignee"}, SEARCH_RESULTS),
+        ({"jql": "project = ITH OR project = CS"}, ERROR_COLLECTION),
+        ({"jql": "ORDER BY created"}, ERROR_COLLECTION),
+    ],
+)
+def test_jira_search_answers_have_jiras_shape(
+    site: SiteData, query: dict[str, str], schema: dict[str, Any]
+) -> None:
+    params = {k: [v] for k, v in query.items()}
+    status, body, _ = jsm.dispatch(site, "GET", "/rest/api/3/search/jql", params, {}, "x")
+    assert (status == 200) == (schema is SEARCH_RESULTS)
+    Draft4Validator(schema).validate(body)
