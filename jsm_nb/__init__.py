@@ -5,8 +5,6 @@
 >>> s = jsm_nb.session()            # an auto-refreshing requests session for the site
 """
 
-from __future__ import annotations
-
 from .config import Config
 from .errors import (
     ApiError,
