@@ -5,6 +5,23 @@
 >>> s = jsm_nb.session()            # an auto-refreshing requests session for the site
 """
 
+from .api import (
+    approvals,
+    comments,
+    customer_requests,
+    customers,
+    frame,
+    jql,
+    me,
+    organizations,
+    queue_issues,
+    queues,
+    request_status_history,
+    request_types,
+    service_desks,
+    sites,
+    sla,
+)
 from .config import Config
 from .errors import (
     ApiError,
@@ -31,6 +48,21 @@ __all__ = [
     "MemoryStore",
     "Site",
     "TokenStoreError",
+    "approvals",
+    "comments",
+    "customer_requests",
+    "customers",
+    "frame",
+    "jql",
     "login",
+    "me",
+    "organizations",
+    "queue_issues",
+    "queues",
+    "request_status_history",
+    "request_types",
+    "service_desks",
     "session",
+    "sites",
+    "sla",
 ]
