@@ -288,3 +288,13 @@ def test_interactive_means_a_kernel_or_a_terminal(monkeypatch: pytest.MonkeyPatc
     assert progress.interactive()
     monkeypatch.setattr("sys.stderr", None)
     assert not progress.interactive()
+
+
+def test_no_answer_at_all_is_an_api_error(jsm_session_factory: Callable[..., Any]) -> None:
+    sb, session = jsm_session_factory()
+    sb.faults.drop(every=1)
+    with pytest.raises(ApiError, match="got no answer") as caught:
+        api.service_desks(session=session)
+    assert caught.value.status == 0
+    tries = [n for path, n in sb.stats.requests_per_path.items() if path.endswith("/servicedesk")]
+    assert tries == [1 + session.config.max_retries]
