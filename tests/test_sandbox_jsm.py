@@ -546,9 +546,9 @@ def test_a_page_token_from_another_query_is_refused(site: SiteData) -> None:
 
 def test_same_seed_gives_the_same_data_and_another_seed_does_not() -> None:
     cloudid = SITES[1]["id"]
-    first = data._build(SITES[1], 7, 800)
-    again = data._build(SITES[1], 7, 800)
-    other = data._build(SITES[1], 8, 800)
+    first = data.build_site(cloudid, seed=7, requests=800)
+    again = data.build_site(cloudid, seed=7, requests=800)
+    other = data.build_site(cloudid, seed=8, requests=800)
     assert first.requests == again.requests
     assert first.users == again.users
     assert first.requests != other.requests

@@ -1,0 +1,97 @@
+"""The seeded content of the sandbox's three fake Jira Service Management sites.
+
+Everything here is a pure function of ``(cloudid, seed, requests)``: the same arguments give
+the same data in every process, whatever the clock says. The sandbox's "now" is the fixed
+:data:`NOW_MS` (2026-11-01T00:00Z), the end of the twelve months the requests span.
+
+What filters and ordering need is built eagerly, from one ``random.Random`` seeded by the
+site and the seed, as compact records (:class:`Request` is a named tuple of ints and short
+strings, its status history ``(status, epoch ms)`` pairs). What only a rendered page needs
+(descriptions, extra field values, comments, approvals, SLA cycles) is derived on demand,
+the random parts from a small generator keyed by the site and the issue alone, so details
+come out the same in whatever order pages are asked for.
+
+The modules, one job each: :mod:`.catalogue` (the clock, the sites, the workflow),
+:mod:`.desks` (the desk catalogue), :mod:`.words` (names and phrases), :mod:`.model` (the
+records), :mod:`.generate` (the seeded generator), :mod:`.details` (what is derived on
+demand) and :mod:`.sites` (sites by cloud id, cached).
+"""
+
+from .catalogue import (
+    ANALYST_ACCOUNT_ID,
+    CANCELED,
+    CLOSED,
+    DAY,
+    DECLINED,
+    HOUR,
+    IN_PROGRESS,
+    MINUTE,
+    NOW_MS,
+    PRIORITIES,
+    RESOLVED,
+    SITES,
+    STATUSES,
+    WAITING_FOR_APPROVAL,
+    WAITING_FOR_CUSTOMER,
+    WAITING_FOR_SUPPORT,
+    WINDOW_MS,
+    IssueType,
+    Priority,
+    Status,
+)
+from .details import (
+    Approval,
+    Comment,
+    FieldValue,
+    Sla,
+    SlaCycle,
+    approvals,
+    comments,
+    field_values,
+    queue_members,
+    slas,
+)
+from .model import Desk, Organization, Queue, Request, RequestType, SiteData, User
+from .sites import build_site, site_data
+
+__all__ = [
+    "ANALYST_ACCOUNT_ID",
+    "CANCELED",
+    "CLOSED",
+    "DAY",
+    "DECLINED",
+    "HOUR",
+    "IN_PROGRESS",
+    "MINUTE",
+    "NOW_MS",
+    "PRIORITIES",
+    "RESOLVED",
+    "SITES",
+    "STATUSES",
+    "WAITING_FOR_APPROVAL",
+    "WAITING_FOR_CUSTOMER",
+    "WAITING_FOR_SUPPORT",
+    "WINDOW_MS",
+    "Approval",
+    "Comment",
+    "Desk",
+    "FieldValue",
+    "IssueType",
+    "Organization",
+    "Priority",
+    "Queue",
+    "Request",
+    "RequestType",
+    "SiteData",
+    "Sla",
+    "SlaCycle",
+    "Status",
+    "User",
+    "approvals",
+    "build_site",
+    "comments",
+    "field_values",
+    "queue_members",
+    "site_data",
+    "slas",
+]
