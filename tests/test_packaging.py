@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import re
-import tomllib
+import sys
 from pathlib import Path
 
 import yaml
 
 import jsm_nb
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
 ROOT = Path(__file__).resolve().parents[1]
+
+# conda-forge packages named otherwise than on PyPI: conda-forge's name -> PyPI's
+CONDA_NAMES = {"playwright-python": "playwright"}
 
 
 def _requirements(specs: list[str]) -> dict[str, str]:
     """``{"name": ">=1.0"}`` from PEP 508 strings, names normalised."""
     parsed = {}
     for spec in specs:
-        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*(.*)", spec.strip())
+        requirement = spec.split(";")[0]  # environment markers are pip's business
+        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*(.*)", requirement.strip())
         assert match, spec
         parsed[re.sub(r"[-_.]+", "-", match[1]).lower()] = match[2].replace(" ", "")
     return parsed
@@ -29,7 +38,7 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject() -> None:
     environment = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = [d for d in environment["dependencies"] if isinstance(d, str)]
     pip = next(d["pip"] for d in environment["dependencies"] if isinstance(d, dict))
-    listed = _requirements(conda)
+    listed = {CONDA_NAMES.get(name, name): spec for name, spec in _requirements(conda).items()}
     python = listed.pop("python")
     listed.pop("pip")
     assert listed == wanted
@@ -38,7 +47,7 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject() -> None:
 
 
 def test_public_names_are_exactly_those_in_all() -> None:
-    public = {name for name in vars(jsm_nb) if not name.startswith("_")}
+    public = {name for name in dir(jsm_nb) if not name.startswith("_")}  # lazy names too
     modules = {name for name in public if type(getattr(jsm_nb, name)).__name__ == "module"}
     assert set(jsm_nb.__all__) == public - modules
     assert sorted(jsm_nb.__all__) == list(jsm_nb.__all__)
