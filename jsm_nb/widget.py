@@ -105,9 +105,10 @@ class LoginWidget(widgets.VBox):  # type: ignore[misc]
         if not self.login.sandbox:
             return title
         return (
-            f'{title}<div style="{_BANNER_STYLE}">Sandbox: no JSM_NB_CLIENT_ID is set, so '
-            "this signs in to jsm_nb's built-in fake Atlassian Cloud on this machine, with "
-            "demo data. Set JSM_NB_CLIENT_ID and JSM_NB_CLIENT_SECRET to use your Jira.</div>"
+            f'{title}<div style="{_BANNER_STYLE}">Sandbox: this signs in to a fake Atlassian '
+            "Cloud on this machine (jsm_nb's sandbox), with demo data. To use your Jira, set "
+            "JSM_NB_CLIENT_ID and JSM_NB_CLIENT_SECRET to your app's and leave JSM_NB_AUTH_URL "
+            "and JSM_NB_API_URL unset.</div>"
         )
 
     # -- drawing ------------------------------------------------------------------------------
