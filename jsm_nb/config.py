@@ -62,12 +62,21 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
+_EXAMPLES = {
+    "JSM_NB_REDIRECT_URI": DEFAULT_REDIRECT_URI,
+    "JSM_NB_AUTH_URL": DEFAULT_AUTH_URL,
+    "JSM_NB_API_URL": DEFAULT_API_URL,
+}
+
+
 def _check_url(url: str, variable: str) -> str:
     """Return ``url`` without a trailing slash, or raise naming ``variable``."""
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigError(
-            f"{variable} must be an absolute http(s) URL, got {url!r}.", variable=variable
+            f"{variable} must be an absolute URL, got {url!r}: set it to one such as "
+            f"{_EXAMPLES[variable]}.",
+            variable=variable,
         )
     if parts.scheme == "http" and not is_loopback_url(url):
         raise ConfigError(
@@ -142,9 +151,16 @@ class Config:
             )
         set_(self, "scopes", tuple(scopes))
         set_(self, "token_path", Path(self.token_path).expanduser())
-        for name in ("refresh_leeway", "timeout", "backoff"):
-            if float(getattr(self, name)) < 0:
-                raise ConfigError(f"Config.{name} must not be negative.")
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        for name in ("refresh_leeway", "timeout", "backoff", "max_retries"):
+            value = float(getattr(self, name))
+            # A timeout of 0 would make every request fail at once, saying it timed out.
+            if value < 0 or (name == "timeout" and value == 0):
+                least = "more than 0" if name == "timeout" else "0 or more"
+                raise ConfigError(
+                    f"Config.{name} must be {least}, got {getattr(self, name)!r}: leave it out "
+                    f"for the default ({defaults[name]})."
+                )
 
     @property
     def uses_sandbox(self) -> bool:

@@ -83,7 +83,10 @@ class ApiError(JsmError):
         self.error_message = error_message
         self.method = method
         self.path = path
-        super().__init__(f"{method} {path} failed with HTTP {status}: {error_message}")
+        if status == 0:
+            super().__init__(f"{method} {path} got no answer: {error_message}")
+        else:
+            super().__init__(f"{method} {path} failed with HTTP {status}: {error_message}")
 
     @classmethod
     def from_response(cls, response: requests.Response) -> ApiError:
@@ -105,7 +108,20 @@ _SCOPE_ADVICE = (
 
 
 def _error_text(response: requests.Response) -> str:
-    """Atlassian's error message in ``response``, or a short description of the body."""
+    """Atlassian's error message in ``response`` (or a short description of the body),
+    with how long Atlassian asks to wait when it says so."""
+    wait = (response.headers.get("Retry-After") or "").strip()[:40]
+    text = _body_text(response)
+    if wait.replace(".", "", 1).isdigit():
+        text += f" (Atlassian asks to wait {wait} s before trying again)"
+    elif wait:
+        text += f" (Atlassian asks to wait until {wait} before trying again)"
+    elif response.status_code == 429 or response.status_code >= 500:
+        text += " (try again in a minute)"
+    return text
+
+
+def _body_text(response: requests.Response) -> str:
     try:
         body = response.json()
     except ValueError:

@@ -34,6 +34,11 @@ def _pkce_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
+def _same(expected: str, given: str) -> bool:
+    """Constant-time comparison of two states; any text may be pasted (even non-ASCII)."""
+    return secrets.compare_digest(expected.encode(), given.encode())
+
+
 def _origin_and_path(url: str) -> tuple[str, str, int | None, str]:
     parts = urlsplit(url)
     return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port, parts.path
@@ -184,9 +189,7 @@ class AuthorizationFlow:
         """Remove and return the pending sign-in with ``state`` (each is used once)."""
         with self.store.lock():
             fresh = self._fresh()
-            match = next(
-                (p for p in fresh if state and secrets.compare_digest(p["state"], state)), None
-            )
+            match = next((p for p in fresh if state and _same(p["state"], state)), None)
             if match is not None:
                 self.store.write(self._entry, [p for p in fresh if p is not match])
         if not state:

@@ -191,7 +191,9 @@ class CallbackListener:
         with self._lock:
             if self._stop.is_set():
                 return 410, _page("Sign-in closed", "Go back to the notebook.")
-            if len(states) != 1 or not secrets.compare_digest(states[0], self._expected_state()):
+            if len(states) != 1 or not secrets.compare_digest(
+                states[0].encode(), self._expected_state().encode()
+            ):
                 return 400, _page(
                     "This is not the sign-in your notebook is waiting for",
                     "Go back to the notebook and click Connect to Jira again.",

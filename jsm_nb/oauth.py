@@ -18,11 +18,11 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth2Session
-from urllib3.util.retry import Retry
 
 from . import redact
 from .config import Config
 from .errors import AuthorizationError, JsmError
+from .retry import AtlassianRetry
 
 __all__ = ["InvalidGrant", "TokenEndpoint"]
 
@@ -66,7 +66,7 @@ def _check_answer(response: requests.Response) -> requests.Response:
         body = response.json()
     except ValueError:
         body = None
-    if response.ok and isinstance(body, dict):
+    if response.ok and isinstance(body, dict) and body.get("access_token"):
         return response
     error = body.get("error") if isinstance(body, dict) else None
     if error == "invalid_grant":
@@ -83,9 +83,12 @@ def _check_answer(response: requests.Response) -> requests.Response:
             f"Atlassian's token endpoint refused the request ({error}). "
             "Check JSM_NB_REDIRECT_URI and JSM_NB_SCOPES against the app's settings."
         )
+    kind = response.headers.get("Content-Type", "no content type").split(";")[0][:60]
+    what = "" if body is not None else f" (a {kind} answer, not Atlassian's JSON)"
     raise JsmError(
-        f"Atlassian's sign-in service answered HTTP {response.status_code} without a token. "
-        "It may be down or overloaded: try again in a minute."
+        f"Atlassian's sign-in service answered HTTP {response.status_code} without a "
+        f"token{what}. It may be down or overloaded, or a proxy may be in the way: try again "
+        "in a minute."
     )
 
 
@@ -150,27 +153,33 @@ class TokenEndpoint:
         http = OAuth2Session(client_id=self.config.client_id, redirect_uri=self.config.redirect_uri)
         # Only answers that say nothing was done (429, 503) and failed connections are
         # retried: re-sending a refresh token the server may have rotated risks the family.
-        retry = Retry(
+        # AtlassianRetry never sleeps a long Retry-After: this runs under the store's lock.
+        retry = AtlassianRetry(
             total=self.config.max_retries,
             connect=self.config.max_retries,
             read=0,
             status_forcelist=(429, 503),
             allowed_methods={"POST"},
             backoff_factor=self.config.backoff,
-            backoff_max=30,
             raise_on_status=False,
         )
         http.mount(self.config.auth_url, HTTPAdapter(max_retries=retry))
         for hook in ("access_token_response", "refresh_token_response"):
             http.register_compliance_hook(hook, _check_answer)
+        failure = None
         with http, _loopback_http_allowed(self.url):
             try:
                 token = dict(call(http))
             except requests.RequestException as error:
-                raise JsmError(
-                    f"Could not reach Atlassian's sign-in service at {self.config.auth_url} "
-                    f"({type(error).__name__}). Check the network and try again."
-                ) from None
+                failure = type(error).__name__
+        if failure is not None:
+            # Raised here, not in the handler: requests' exception holds the request sent,
+            # whose body has the client secret and the code or refresh token, and
+            # "from None" would still keep it as the context.
+            raise JsmError(
+                f"Could not reach Atlassian's sign-in service at {self.config.auth_url} "
+                f"({failure}). Check the network and try again."
+            )
         obtained = time.time()
         token["obtained_at"] = obtained
         token["expires_at"] = obtained + float(token.get("expires_in", 3600))

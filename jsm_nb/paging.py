@@ -74,13 +74,28 @@ def get_json(
     Raises
     ------
     ApiError
-        The answer was not a success.
+        The answer was not a success, or not JSON.
     """
     headers = EXPERIMENTAL if experimental else None
     response = session.get(path, params=params, headers=headers)
     if not response.ok:
         raise ApiError.from_response(response)
-    return response.json()
+    try:
+        return response.json()
+    except ValueError:  # a proxy's page, or a body cut short
+        raise ApiError(
+            response.status_code,
+            "the answer is not Atlassian's JSON (cut short, or a proxy's page)",
+            "GET",
+            path,
+        ) from None
+
+
+def _page_values(body: Any, path: str) -> tuple[list[Record], bool]:
+    """The values of a JSM page and whether it is the last; raises unless it is one."""
+    if not isinstance(body, dict) or not isinstance(body.get("isLastPage"), bool):
+        raise ApiError(200, "the answer is not a JSM page (no isLastPage)", "GET", path)
+    return list(body.get("values") or ()), body["isLastPage"]
 
 
 class Throttle:
@@ -166,7 +181,7 @@ def _offset_page(
     body = get_json(
         session, path, {**params, "start": start, "limit": limit}, experimental=experimental
     )
-    return list(body.get("values") or ()), bool(body.get("isLastPage", True))
+    return _page_values(body, path)
 
 
 def _offset_pages(
@@ -221,21 +236,23 @@ def _cursor_pages(
 
 def _collect(
     chunks: Generator[list[Record], None, None],
+    into: Callable[[list[Record]], object],
     *,
     max_rows: int | None,
     progress: bool | None,
     what: str,
-) -> list[Record]:
-    """All the records of ``chunks``, at most ``max_rows``, counted on a progress bar."""
-    records: list[Record] = []
+) -> None:
+    """Give ``into`` the records of ``chunks``, at most ``max_rows``, counted on a progress bar."""
+    rows = 0
     with contextlib.closing(chunks), progress_bar.bar(progress, what) as bar:
         for chunk in chunks:
-            records += chunk
+            if max_rows is not None and rows + len(chunk) > max_rows:
+                chunk = chunk[: max_rows - rows]
+            into(chunk)
+            rows += len(chunk)
             bar.update(len(chunk))
-            if max_rows is not None and len(records) >= max_rows:
-                del records[max_rows:]
+            if max_rows is not None and rows >= max_rows:
                 break
-    return records
 
 
 def fetch(
@@ -250,6 +267,7 @@ def fetch(
     concurrency: int = DEFAULT_CONCURRENCY,
     max_rows: int | None = None,
     progress: bool | None = None,
+    into: Callable[[list[Record]], object] | None = None,
 ) -> list[Record]:
     """Every record of a paged listing, in the server's order.
 
@@ -280,10 +298,16 @@ def fetch(
     progress : bool, optional
         Show a progress bar when there is more than one page (or key): ``None``
         in interactive sessions only.
+    into : callable, optional
+        Given each page's records (each key's, with ``keys``) in order, as they
+        arrive, instead of their being returned: a
+        :class:`~jsm_nb.frames.FrameBuilder`'s ``add`` keeps only what its
+        frame needs.
 
     Returns
     -------
     list of dict
+        Empty when ``into`` is given.
 
     Raises
     ------
@@ -291,8 +315,9 @@ def fetch(
         A page failed (after the session's retries): nothing is returned.
     """
     stop = sys.maxsize if max_rows is None else max_rows
+    records: list[Record] = []
     if stop <= 0:
-        return []
+        return records
     params = dict(params or {})
     throttle = Throttle(concurrency)
 
@@ -315,4 +340,5 @@ def fetch(
 
     chunks = pages(path) if keys is None else ordered_map(records_of, keys, throttle)
     with throttle.listening(session):
-        return _collect(chunks, max_rows=max_rows, progress=progress, what=path)
+        _collect(chunks, into or records.extend, max_rows=max_rows, progress=progress, what=path)
+    return records

@@ -9,30 +9,27 @@ token is only ever sent to the configured API host.
 
 from __future__ import annotations
 
-import random
 import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth2Session
-from urllib3.util.retry import Retry
 
 from .config import Config
 from .defaults import default_store, resolve_config
 from .errors import ApiError, ConfigError
+from .retry import AtlassianRetry, ThrottleListener
 from .store import Store
 from .tokens import TokenManager
 
 __all__ = ["BearerAuth", "JsmSession", "Site", "session"]
 
-BACKOFF_CAP = 30.0  # seconds, Atlassian's advice
 RETRY_STATUSES = (429, 502, 503, 504)
-ThrottleListener = Callable[[float], None]
 
 
 @dataclass(frozen=True)
@@ -92,63 +89,43 @@ def choose_site(sites: list[Site], wanted: str | None) -> Site:
     return sites[0]
 
 
-class AtlassianRetry(Retry):
-    """urllib3's Retry with Atlassian's backoff, telling listeners about each wait.
-
-    Waits ``Retry-After`` when given, else ``backoff * 2**(n-1)`` seconds with
-    jitter x0.7-1.3, capped at 30 s. Each wait the server asked for (429, 5xx)
-    is reported to ``listeners``, so that callers can slow down.
-    """
-
-    def __init__(self, *args: Any, listeners: list[ThrottleListener] | None = None, **kw: Any):
-        super().__init__(*args, **kw)
-        self.listeners = [] if listeners is None else listeners
-
-    def new(self, **kw: Any) -> AtlassianRetry:
-        retry = super().new(**kw)
-        retry.listeners = self.listeners
-        return retry
-
-    def get_backoff_time(self) -> float:
-        attempts = len(self.history)
-        if attempts == 0:
-            return 0.0
-        wait = self.backoff_factor * 2 ** (attempts - 1) * random.uniform(0.7, 1.3)
-        return float(min(wait, BACKOFF_CAP))
-
-    def parse_retry_after(self, retry_after: str) -> float:
-        """Seconds from ``Retry-After``; a malformed value means the usual backoff."""
-        try:
-            return max(0.0, float(retry_after))
-        except ValueError:
-            try:
-                return super().parse_retry_after(retry_after)
-            except Exception:  # an unparseable header must not fail the request
-                return self.get_backoff_time()
-
-    def sleep(self, response: Any = None) -> None:
-        """Wait before the next try; tell the listeners when the server asked for it.
-
-        A dropped connection (no response) is retried at once the first time: it is
-        most often a keep-alive connection the server had closed.
-        """
-        if response is None:
-            wait = self.get_backoff_time() if len(self.history) > 1 else 0.0
-        else:
-            retry_after = self.get_retry_after(response)
-            wait = self.get_backoff_time() if retry_after is None else retry_after
-            for listener in list(self.listeners):
-                listener(wait)
-        if wait > 0:
-            time.sleep(wait)
-
-
 def _is_scope_error(response: requests.Response) -> bool:
     return "scope does not match" in response.text
 
 
+def _no_answer(error: requests.RequestException, timeout: Any) -> str:
+    """What went wrong when no (whole) answer arrived, and what to do; never a token."""
+    # After its retries urllib3 reports the last failure as the reason of a MaxRetryError,
+    # which requests wraps in a ConnectionError whatever that failure was.
+    wrapped = error.args[0] if error.args else None
+    reason = wrapped.reason if isinstance(wrapped, urllib3.exceptions.MaxRetryError) else error
+    if isinstance(reason, (requests.exceptions.SSLError, urllib3.exceptions.SSLError)):
+        what = "the secure connection failed: a proxy may be intercepting it"
+    elif isinstance(reason, (requests.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError)):
+        what = f"no connection within {timeout} s"
+    elif isinstance(reason, (requests.ReadTimeout, urllib3.exceptions.ReadTimeoutError)):
+        what = f"no answer within {timeout} s"
+    elif isinstance(
+        reason,
+        (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError),
+    ):
+        what = "the answer was cut off"
+    elif isinstance(reason, requests.TooManyRedirects):
+        what = "too many redirects"
+    elif isinstance(reason, urllib3.exceptions.NewConnectionError):
+        what = "the connection was refused or the host is unreachable"
+    else:
+        what = f"the connection failed or was dropped ({type(reason).__name__})"
+    return f"{what}. Check the network connection (and any proxy), then try again"
+
+
 class BearerAuth(requests.auth.AuthBase):
-    """Adds the bearer token; after a 401 that a refresh can cure, refreshes and re-sends once."""
+    """Adds the bearer token; after a 401 that a refresh can cure, refreshes and re-sends once.
+
+    Only a request that carried the token is re-sent: a redirect to another host
+    loses the token (:meth:`JsmSession.rebuild_auth`), and that host's 401 must
+    not earn it a fresh one.
+    """
 
     def __init__(self, tokens: TokenManager) -> None:
         self.tokens = tokens
@@ -163,6 +140,8 @@ class BearerAuth(requests.auth.AuthBase):
         def retry_once(response: requests.Response, **kwargs: Any) -> requests.Response:
             if response.status_code != 401 or _is_scope_error(response):
                 return response
+            if response.request.headers.get("Authorization") != f"Bearer {sent}":
+                return response  # a redirect's target, which never had the token
             fresh = self.tokens.refresh(stale=sent)
             response.content  # noqa: B018 - read the body so the connection can be reused
             response.close()
@@ -223,9 +202,7 @@ class JsmSession(OAuth2Session):  # type: ignore[misc]
             raise ConfigError("This session has no site yet; use jsm_nb.session() to open one.")
         return f"{self.api_url}/ex/jira/{self.site.id}"
 
-    def request(
-        self, method: str, url: str, *args: Any, **kwargs: Any
-    ) -> requests.Response:
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
         """Send a request to the API host; relative paths go to the site.
 
         OAuth2Session's own token handling is bypassed: it has no refresh leeway or
@@ -233,7 +210,18 @@ class JsmSession(OAuth2Session):  # type: ignore[misc]
         """
         kwargs.pop("withhold_token", None)
         kwargs.setdefault("timeout", self.config.timeout)
-        return requests.Session.request(self, method, self._resolve(url), *args, **kwargs)
+        resolved = self._resolve(url)
+        try:
+            return requests.Session.request(self, method, resolved, *args, **kwargs)
+        except requests.RequestException as error:
+            failure = error
+        # Raised here, not in the handler: requests' exception holds the request sent, with
+        # the bearer token in its headers. The chain keeps urllib3's error, which does not.
+        message = _no_answer(failure, kwargs["timeout"])
+        cause = failure.args[0] if failure.args else None
+        raise ApiError(0, message, method.upper(), urlsplit(resolved).path) from (
+            cause if isinstance(cause, urllib3.exceptions.HTTPError) else None
+        )
 
     def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: Any) -> None:
         """On a redirect, keep the token only when the target is the API host itself."""

@@ -6,6 +6,11 @@ the user shares: mode 0600 in a 0700 directory, replaced atomically (temporary
 file, fsync, rename), changed only under a lock that holds across threads and
 processes. :class:`MemoryStore` keeps it in this process only ("no cache").
 
+A process killed while writing never damages the file, and loses nothing it
+had finished writing: each version of the document carries a serial number,
+and whoever takes the lock next finishes a write that reached its temporary
+file whole (the next serial) and removes any other leftover.
+
 The client secret is never written to a store.
 """
 
@@ -111,27 +116,60 @@ class FileStore:
             try:
                 self._file_lock.acquire()
             except filelock.Timeout:
+                # The operating system releases the lock of a process that ended, so
+                # its holder is alive: deleting the lock file would let two in at once.
                 raise TokenStoreError(
-                    f"Another process has held the lock on {self.path} for over "
-                    f"{LOCK_TIMEOUT:.0f} s. If no other kernel is signing in, "
-                    f"delete {self._file_lock.lock_file} and try again."
+                    f"Another Python process using {self.path} has held its lock for over "
+                    f"{LOCK_TIMEOUT:.0f} s (Atlassian's sign-in service may be slow to "
+                    "answer it). Try again in a minute; if this goes on, restart the other "
+                    "kernels that use jsm_nb."
                 ) from None
             try:
+                self._recover()
                 yield
             finally:
                 self._file_lock.release()
 
+    def _recover(self) -> None:
+        """Finish or remove what a writer killed mid-write left behind (under the lock).
+
+        Holding the lock, no live writer has a temporary file in progress: any there
+        was left by a process that died. One holding the next serial, whole, is the
+        write that process was about to rename into place: it is finished. Any other
+        is an older or torn copy, removed (it may hold tokens).
+        """
+        leftovers = sorted(self.path.parent.glob(f".{self.path.name}.*.tmp"))
+        if not leftovers:
+            return
+        try:
+            serial = self._load()[0]
+        except TokenStoreError:
+            return  # a damaged file is the user's to look at: leave everything as it is
+        for leftover in leftovers:
+            try:
+                document = self._parse(leftover.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, TokenStoreError):
+                document = None
+            if document is not None and document[0] == serial + 1:
+                os.replace(leftover, self.path)
+                _fsync_directory(self.path.parent)
+                serial += 1
+                log.info("Finished a write to %s that a stopped process had left.", self.path)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
+
     def read(self, name: str) -> Any:
-        return self._load().get(name)
+        return self._load()[1].get(name)
 
     def write(self, name: str, value: Any) -> None:
         with self.lock():
-            entries = self._load()
+            serial, entries = self._load()
             if value is None:
                 entries.pop(name, None)
             else:
                 entries[name] = value
-            self._replace({"version": FORMAT_VERSION, "entries": entries})
+            self._replace({"version": FORMAT_VERSION, "serial": serial + 1, "entries": entries})
 
     def _ensure_directory(self) -> None:
         directory = self.path.parent
@@ -139,13 +177,14 @@ class FileStore:
             directory.mkdir(mode=0o700, parents=True)
             directory.chmod(0o700)  # mkdir's mode is filtered by the umask
 
-    def _load(self) -> dict[str, Any]:
+    def _load(self) -> tuple[int, dict[str, Any]]:
+        """The document's serial number and entries (0 and none when there is no file)."""
         try:
             with open(self.path, encoding="utf-8") as file:
                 self._check_permissions(file.fileno())
                 text = file.read()
         except FileNotFoundError:
-            return {}
+            return 0, {}
         except OSError as error:
             raise TokenStoreError(
                 f"Cannot read the token file {self.path} ({error.strerror}). "
@@ -153,7 +192,7 @@ class FileStore:
             ) from None
         return self._parse(text)
 
-    def _parse(self, text: str) -> dict[str, Any]:
+    def _parse(self, text: str) -> tuple[int, dict[str, Any]]:
         try:
             document = json.loads(text)
             if document.get("version") != FORMAT_VERSION:
@@ -161,13 +200,19 @@ class FileStore:
             entries = document["entries"]
             if not isinstance(entries, dict):
                 raise ValueError("its entries are not a mapping")
+            serial = document.get("serial", 0)  # files written before serials: 0
+            if not isinstance(serial, int) or isinstance(serial, bool):
+                raise ValueError("its serial number is not an integer")
         except (ValueError, AttributeError, KeyError) as error:
             reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
-            raise TokenStoreError(
-                f"The token file {self.path} is damaged ({reason}) and was left as it is. "
-                "Move it away or delete it, then run jsm_nb.login()."
-            ) from None
-        return entries
+        else:
+            return serial, entries
+        # Raised here, not in the handler: a JSONDecodeError holds the whole text parsed
+        # (tokens included), and "from None" would still keep it as the context.
+        raise TokenStoreError(
+            f"The token file {self.path} is damaged ({reason}) and was left as it is. "
+            "Move it away or delete it, then run jsm_nb.login()."
+        )
 
     def _check_permissions(self, fd: int) -> None:
         mode = stat.S_IMODE(os.fstat(fd).st_mode)
@@ -204,8 +249,13 @@ def _atomic_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
-    directory = os.open(path.parent, os.O_RDONLY)
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename in ``directory`` survive a crash of the machine."""
+    fd = os.open(directory, os.O_RDONLY)
     try:
-        os.fsync(directory)
+        os.fsync(fd)
     finally:
-        os.close(directory)
+        os.close(fd)

@@ -5,10 +5,19 @@ given, and reusing a disabled one after a ten-minute leeway revokes the whole
 grant. So a refresh happens only under the store's lock, after re-reading the
 store (another kernel may have refreshed already), and the new tokens are
 written to the store before anything uses them.
+
+A refresh is also announced in the store before it is sent (write-ahead):
+``refreshing_since`` in the login entry. If its process dies before the new
+tokens are saved (killed, out of memory, the network gone), whoever uses the
+store next knows that the refresh token it finds may already have been
+replaced, and sends it again at once: Atlassian accepts a replaced refresh
+token once more within its ten-minute leeway. Past the leeway the grant is
+lost, and the :class:`~jsm_nb.errors.LoginRequired` raised then says why.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from typing import Any
@@ -18,7 +27,20 @@ from .errors import LoginRequired
 from .oauth import InvalidGrant, TokenEndpoint
 from .store import Store
 
-__all__ = ["TokenManager", "login_entry"]
+__all__ = ["IN_FLIGHT", "TokenManager", "login_entry"]
+
+
+IN_FLIGHT = "refreshing_since"  # in a login entry: when a refresh was sent, until it is saved
+_DEAD = "the stored login has expired or was revoked (Atlassian answered invalid_grant)"
+
+
+def _lost(since: float) -> str:
+    when = dt.datetime.fromtimestamp(float(since)).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    return (
+        f"a renewal of the login started at {when} never finished (its Python process was "
+        "stopped, or the network failed, after Atlassian had replaced the refresh token and "
+        "before the new one was saved), and the old one is no longer accepted"
+    )
 
 
 def login_entry(config: Config) -> str:
@@ -70,7 +92,8 @@ class TokenManager:
         """
         with self._lock, self.store.lock():
             token = self._stored()
-            if token["access_token"] != stale and not self._expiring(token):
+            unfinished = token.pop(IN_FLIGHT, None)  # a refresh whose answer was never saved
+            if unfinished is None and token["access_token"] != stale and not self._expiring(token):
                 self._token = token
                 return str(token["access_token"])
             if "refresh_token" not in token:
@@ -78,15 +101,14 @@ class TokenManager:
                     "the access token expired and there is no refresh token "
                     "(add offline_access to JSM_NB_SCOPES)"
                 )
+            self.store.write(self._entry, {**token, IN_FLIGHT: unfinished or time.time()})
             try:
                 fresh = self._endpoint.refresh(token["refresh_token"])
             except InvalidGrant as error:
-                dead = f"Atlassian answered invalid_grant: {error}"
-                self.store.write(self._entry, {"dead": dead})
+                reason = _lost(unfinished) if unfinished is not None else _DEAD
+                self.store.write(self._entry, {"dead": f"{reason}; Atlassian said: {error}"})
                 self._token = None
-                raise LoginRequired(
-                    "the stored login has expired or was revoked (Atlassian answered invalid_grant)"
-                ) from None
+                raise LoginRequired(reason) from None
             fresh.setdefault("refresh_token", token["refresh_token"])
             self.store.write(self._entry, fresh)  # persisted before anything uses it
             self._token = fresh

@@ -204,6 +204,22 @@ def test_issue_fields_expand_to_their_columns_and_others_keep_their_id() -> None
     assert row.labels == ["a", "b"]
 
 
+@pytest.mark.parametrize("spec", [frames.REQUESTS, frames.SLA, frames.ISSUES])
+def test_a_frame_built_page_by_page_is_the_frame_built_at_once(spec: frames.Spec) -> None:
+    plain = REQUEST | {"issueKey": "HELP-2", "requestFieldValues": []}
+    late = REQUEST | {  # a field first seen on the last page, of another kind than before
+        "issueKey": "HELP-3",
+        "requestFieldValues": [{"fieldId": "customfield_10030", "value": 7}],
+    }
+    records = [REQUEST, plain, SLA_RECORD | {"fields": {"labels": ["x"]}}, late, ISSUE]
+    builder = frames.FrameBuilder(spec, fields=["customfield_1"])
+    for page in ([], records[:2], records[2:3], [], records[3:]):
+        builder.add(page)
+    at_once = frames.to_frame(records, spec, fields=["customfield_1"])
+    pd.testing.assert_frame_equal(builder.frame(), at_once)
+    assert builder.rows == len(at_once)
+
+
 def test_requested_fields_have_columns_even_when_no_issue_came_back() -> None:
     frame = frames.to_frame([], frames.ISSUES, fields=["summary", "status", "customfield_1"])
     assert list(frame.columns) == [

@@ -9,7 +9,10 @@ Two checks per notebook in ``notebooks/``:
   verifiers and the client secret.
 
 The notebooks are executed with jupyter_client (which nbval also uses), cell by
-cell, keeping each cell's outputs as nbformat would save them.
+cell, keeping each cell's outputs as nbformat would save them; with jsm_nb's,
+requests', urllib3's, oauthlib's and requests-oauthlib's loggers at DEBUG, writing
+into the outputs, so that what an analyst who turns logging on would share is
+searched too.
 """
 
 from __future__ import annotations
@@ -38,6 +41,15 @@ TOKEN_LIKE = [
     re.compile(r"[A-Za-z0-9_-]{40,}"),  # what secrets.token_urlsafe and Atlassian issue
 ]
 
+# Run in the notebook's kernel before its cells: what an analyst debugging a problem does.
+DEBUG_LOGGING = """
+import logging as _logging, sys as _sys
+_logging.basicConfig(level=_logging.WARNING, stream=_sys.stderr, force=True)
+for _name in ("jsm_nb", "requests", "urllib3", "oauthlib", "requests_oauthlib"):
+    _logging.getLogger(_name).setLevel(_logging.DEBUG)
+_logging.getLogger("jsm_nb.sandbox").setLevel(_logging.WARNING)  # the fake server's own lines
+"""
+
 # Run in the notebook's kernel after its cells: every secret the sandbox issued or holds.
 PROBE = """
 import json as _json
@@ -57,13 +69,7 @@ def _secret_fields(value):
             yield from _secret_fields(item)
 
 _sb = _sandbox.default()
-_authority = _sb._authority
-_found = {_sb.client_secret}
-_found.update(_authority._codes)
-_found.update(code.request.state for code in _authority._codes.values())
-_found.update(request.state for request in _authority._consents.values())
-_found.update(_authority._access)
-_found.update(_authority._refresh)
+_found = set().union(*_sb.secrets().values())
 if _sb.config.token_path.exists():
     _entries = _json.loads(_sb.config.token_path.read_text())["entries"]
     _found.update(_secret_fields(_entries))
@@ -77,6 +83,7 @@ def _execute(path: Path, workdir: Path) -> tuple[nbformat.NotebookNode, list[str
     env = {k: v for k, v in os.environ.items() if not k.startswith("JSM_NB_")}  # the sandbox
     manager, client = start_new_kernel(kernel_name="python3", cwd=str(workdir), env=env)
     try:
+        assert not [o for o in _run(client, DEBUG_LOGGING) if o.output_type == "error"]
         for cell in notebook.cells:
             if cell.cell_type == "code":
                 cell.outputs = _run(client, cell.source)
@@ -131,5 +138,6 @@ def test_an_executed_notebook_shows_no_secret(path: Path, tmp_path: Path) -> Non
     assert any(cell.get("outputs") for cell in notebook.cells)  # it did show things
     assert len(secrets) > 3  # the client secret, and what the sign-in issued
     saved = nbformat.writes(notebook)
+    assert "Obtained token" in saved  # the loggers did write into the outputs
     leaked = [secret[:6] + "..." for secret in secrets if _shows(saved, secret)]
     assert not leaked, f"{path.name} shows secrets in its outputs: {leaked}"

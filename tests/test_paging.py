@@ -116,6 +116,21 @@ def test_max_rows_stops_early_and_asks_no_more_than_needed() -> None:
     assert paging.fetch(listing, "/x", max_rows=0) == []  # type: ignore[arg-type]
 
 
+def test_into_is_given_each_page_as_it_comes_and_nothing_is_returned() -> None:
+    pages: list[list[int]] = []
+    listing = Listing(95, cap=lambda start: 10)
+    kept = paging.fetch(
+        listing,  # type: ignore[arg-type]
+        "/x",
+        limit=10,
+        concurrency=3,
+        max_rows=64,
+        into=lambda page: pages.append(numbers(page)),
+    )
+    assert kept == []
+    assert pages == [list(range(n, min(n + 10, 64))) for n in range(0, 64, 10)]
+
+
 def test_a_failing_page_raises_and_nothing_is_returned() -> None:
     listing = Listing(100, cap=lambda start: 10)
     good = listing.get

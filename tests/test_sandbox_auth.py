@@ -433,6 +433,7 @@ def test_token_requests_are_counted(jsm_sandbox: Sandbox) -> None:
     assert jsm_sandbox.stats.snapshot() == {
         "refreshes": 0,
         "rejected_refreshes": 0,
+        "reused_refreshes": 0,
         "revoked_families": 0,
         "codes_exchanged": 0,
         "token_requests": 0,

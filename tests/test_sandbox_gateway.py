@@ -15,9 +15,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
+import jsm_nb
 from jsm_nb import Config, sandbox
 from jsm_nb.config import DEFAULT_SCOPES
 from jsm_nb.sandbox import Sandbox
+from jsm_nb.session import forget_sessions
 
 RESOURCES = "/oauth/token/accessible-resources"
 UNAUTHORIZED = {"code": 401, "message": "Unauthorized"}
@@ -345,16 +347,22 @@ def test_pytest_fixtures_give_a_sandbox_and_its_config(
     assert jsm_sandbox_config.token_path.parent.is_dir()
 
 
+def _exports(process: subprocess.Popen[str]) -> dict[str, str]:
+    """The ``export NAME=value`` lines ``python -m jsm_nb.sandbox`` prints first."""
+    assert process.stdout is not None
+    exports = {}
+    for line in process.stdout:
+        if not line.startswith("export "):
+            break
+        name, _, value = shlex.split(line)[1].partition("=")
+        exports[name] = value
+    return exports
+
+
 def test_command_line_prints_exports_and_serves_until_stopped() -> None:
     command = [sys.executable, "-m", "jsm_nb.sandbox", "--requests", "50"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
-        assert process.stdout is not None
-        exports = {}
-        for line in process.stdout:
-            if not line.startswith("export "):
-                break
-            name, _, value = shlex.split(line)[1].partition("=")
-            exports[name] = value
+        exports = _exports(process)
         try:
             assert set(exports) == {
                 "JSM_NB_CLIENT_ID",
@@ -371,3 +379,20 @@ def test_command_line_prints_exports_and_serves_until_stopped() -> None:
             process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
     assert not config.token_path.parent.exists()
+
+
+def test_command_line_can_sign_in_and_add_latency() -> None:
+    command = [sys.executable, "-m", "jsm_nb.sandbox", "--requests", "50"]
+    command += ["--sign-in", "--latency", "0.2"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            config = Config.from_env(_exports(process), dotenv=None)
+            session = jsm_nb.session(config)  # the token file already holds a login
+            started = time.monotonic()
+            answer = session.get("/rest/servicedeskapi/servicedesk")
+            assert answer.status_code == 200
+            assert time.monotonic() - started >= 0.2
+        finally:
+            forget_sessions(config)
+            process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import multiprocessing
 import os
 import stat
@@ -49,31 +48,6 @@ def test_a_failed_write_leaves_the_previous_file_whole(tmp_path: Path) -> None:
         store.write("b", object())  # cannot be serialised: fails before the rename
     assert path.read_bytes() == original
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tokens.json", "tokens.json.lock"]
-
-
-@pytest.mark.parametrize("content", ["{not json", '{"version": 99, "entries": {}}', "[]", ""])
-def test_damaged_file_is_reported_and_never_overwritten(tmp_path: Path, content: str) -> None:
-    path = tmp_path / "tokens.json"
-    path.write_text(content)
-    path.chmod(0o600)
-    store = FileStore(path)
-    with pytest.raises(TokenStoreError, match=r"damaged.*delete it, then run jsm_nb\.login\(\)"):
-        store.read("login x")
-    with pytest.raises(TokenStoreError):
-        store.write("login x", {"access_token": "new"})
-    assert path.read_text() == content
-
-
-def test_loose_permissions_are_fixed_and_said(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    path = tmp_path / "tokens.json"
-    FileStore(path).write("a", 1)
-    path.chmod(0o644)
-    with caplog.at_level(logging.WARNING, logger="jsm_nb"):
-        assert FileStore(path).read("a") == 1
-    assert _mode(path) == 0o600
-    assert "could be read by other users" in caplog.text
 
 
 def test_unreadable_file_names_what_to_do(tmp_path: Path) -> None:

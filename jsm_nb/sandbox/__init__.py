@@ -18,19 +18,19 @@ from __future__ import annotations
 import atexit
 import dataclasses
 import html
+import http.client
 import re
 import secrets
 import shutil
 import string
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
-
-from requests import Session
+from urllib.parse import urlencode, urlsplit
 
 from ..config import DEFAULT_REDIRECT_URI, Config
 from ..errors import AuthorizationError
@@ -59,6 +59,28 @@ def _page_error(page: str) -> str:
     found = _ERROR_TEXT.search(page)
     text = found.group(1) if found else _TAG.sub(" ", page)
     return " ".join(html.unescape(text).split())
+
+
+def _browse(
+    method: str, url: str, form: dict[str, str] | None = None
+) -> tuple[int, str | None, str]:
+    """One request of the user's browser: its status, ``Location`` and page.
+
+    Plain ``http.client``, not requests: a browser's traffic never shows in the
+    kernel's logs, and neither should the consent URL's ``state`` when the sandbox
+    plays the browser (urllib3 logs every URL at DEBUG level).
+    """
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.netloc, timeout=10)
+    try:
+        body = None if form is None else urlencode(form)
+        headers = {} if form is None else {"Content-Type": "application/x-www-form-urlencoded"}
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        connection.request(method, target, body=body, headers=headers)
+        answer = connection.getresponse()
+        return answer.status, answer.getheader("Location"), answer.read().decode("utf-8", "replace")
+    finally:
+        connection.close()
 
 
 class Sandbox:
@@ -91,7 +113,8 @@ class Sandbox:
     settings : Settings
         Token and code lifetimes and the refresh-token reuse leeway.
     faults : Faults
-        Latency, 429s, 5xx answers and dropped connections on demand.
+        Latency, 429s, 5xx answers, dropped and hanging connections, cut-off and
+        malformed bodies on demand.
     stats : Stats
         Counters of what the servers saw.
     """
@@ -111,7 +134,7 @@ class Sandbox:
         if not redirect_uris:
             raise ValueError("the sandbox app needs at least one redirect URI")
         self.settings = Settings(access_token_lifetime, refresh_reuse_leeway, code_lifetime)
-        self.faults = Faults(seed)
+        self.faults = Faults(seed, clock=self.wall_time)
         self.stats = Stats()
         self.client_id = _client_id()
         self.client_secret = secrets.token_urlsafe(48)
@@ -122,9 +145,16 @@ class Sandbox:
         )
         auth_app = AuthApp(self._authority, self.faults, self.stats, user=USER, sites=data.SITES)
         self._closed = False
-        self._auth = BackgroundServer(auth_app, auth_port, name="jsm-nb-sandbox-auth")
+        self._auth = BackgroundServer(
+            self.faults.wrap(auth_app, "auth"), auth_port, "jsm-nb-sandbox-auth", self.wall_time
+        )
         try:
-            self._api = BackgroundServer(self._gateway, api_port, name="jsm-nb-sandbox-api")
+            self._api = BackgroundServer(
+                self.faults.wrap(self._gateway, "api"),
+                api_port,
+                "jsm-nb-sandbox-api",
+                self.wall_time,
+            )
         except OSError:
             self._auth.close()
             raise
@@ -158,6 +188,19 @@ class Sandbox:
     def sites(self) -> list[dict[str, Any]]:
         """The sites as ``accessible-resources`` lists them for a grant of ``config.scopes``."""
         return self._gateway.resources(self.config.scopes)
+
+    def wall_time(self) -> float:
+        """The sandbox's clock: this machine's plus ``settings.clock_offset``."""
+        return time.time() + self.settings.clock_offset
+
+    def secrets(self) -> dict[str, set[str]]:
+        """Every secret of this sandbox by kind, for tests that look for leaks.
+
+        ``client_secret``, and every ``code``, ``state``, ``code_challenge``,
+        ``access_token`` and ``refresh_token`` the authorisation server has issued
+        or seen. (PKCE verifiers never reach it: they are in the client's store.)
+        """
+        return {"client_secret": {self.client_secret}, **self._authority.secrets()}
 
     def config_for(self, **overrides: Any) -> Config:
         """This sandbox's :attr:`config` with some fields replaced (e.g. ``token_path``)."""
@@ -193,27 +236,18 @@ class Sandbox:
                 f"it should start with {self.auth_url}/authorize?",
                 setting="JSM_NB_AUTH_URL",
             )
-        with Session() as browser:
-            browser.trust_env = False  # loopback only: never through a proxy
-            page = browser.get(authorization_url, timeout=10)
-            request_id = _REQUEST_ID.search(page.text)
-            if page.status_code != 200 or request_id is None:
-                raise AuthorizationError(
-                    f"The sandbox refused the consent URL: {_page_error(page.text)}"
-                )
-            decision = {
-                "request_id": html.unescape(request_id.group(1)),
-                "decision": "deny" if deny else "accept",
-            }
-            answer = browser.post(
-                f"{self.auth_url}/authorize/decision",
-                data=decision,
-                allow_redirects=False,
-                timeout=10,
-            )
-        if answer.status_code != 302:
-            raise AuthorizationError(f"The sandbox refused the choice: {_page_error(answer.text)}")
-        return answer.headers["Location"]
+        page_status, _, page = _browse("GET", authorization_url)
+        request_id = _REQUEST_ID.search(page)
+        if page_status != 200 or request_id is None:
+            raise AuthorizationError(f"The sandbox refused the consent URL: {_page_error(page)}")
+        decision = {
+            "request_id": html.unescape(request_id.group(1)),
+            "decision": "deny" if deny else "accept",
+        }
+        status, location, text = _browse("POST", f"{self.auth_url}/authorize/decision", decision)
+        if status != 302 or location is None:
+            raise AuthorizationError(f"The sandbox refused the choice: {_page_error(text)}")
+        return location
 
     def revoke_all(self) -> None:
         """Revoke every grant, as when the user removes the app from their Atlassian account."""
@@ -224,6 +258,7 @@ class Sandbox:
         if self._closed:
             return
         self._closed = True
+        self.faults.clear()  # let hanging requests go
         self._api.close()
         self._auth.close()
         shutil.rmtree(self._directory, ignore_errors=True)

@@ -2,6 +2,10 @@
 
 Prints ``export`` lines for a shell (or a ``.env`` file) that point jsm_nb at
 the sandbox, then serves until Ctrl-C (or SIGTERM).
+
+``--latency 0.05`` delays every API answer by 50 ms (``Faults.latency``).
+``--sign-in`` plays the user once before printing: the exported token file then
+already holds a login to the first site, so scripts (``bench/``) need no browser.
 """
 
 from __future__ import annotations
@@ -16,13 +20,22 @@ from collections.abc import Sequence
 from types import FrameType
 
 from ..config import ENV_VARS
-from . import run
+from . import Sandbox, run
 
 _EXPORTED = ("client_id", "client_secret", "auth_url", "api_url", "token_path")
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+def _sign_in(sb: Sandbox) -> None:
+    """Sign in to ``sb``'s first site through jsm_nb's own flow, clicking Accept headlessly."""
+    from ..login import login
+
+    signing_in = login(sb.config, prompt=False, auto_capture=False)
+    signing_in.submit(sb.approve(signing_in.authorization_url))
+    signing_in.choose_site(str(sb.sites[0]["id"]))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,6 +64,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--requests", type=int, default=5000, help="JSM requests per site (default: 5000)"
     )
     parser.add_argument("--seed", type=int, default=0, help="data seed (default: 0)")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds added to each API answer (default: 0)"
+    )
+    parser.add_argument(
+        "--sign-in",
+        action="store_true",
+        help="sign in to the first site before printing, so the token file holds a login",
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
     with run(
@@ -60,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         requests=args.requests,
         seed=args.seed,
     ) as sb:
+        sb.faults.latency = args.latency
+        if args.sign_in:
+            _sign_in(sb)
         for field in _EXPORTED:
             value = str(getattr(sb.config, field))
             print(f"export {ENV_VARS[field]}={shlex.quote(value)}")

@@ -52,15 +52,21 @@ class Settings:
         still be used (Atlassian: 600). 0 makes any reuse revoke the family.
     code_lifetime : float
         Seconds an authorisation code can be exchanged (about 600 at Atlassian).
+    clock_offset : float
+        Seconds the sandbox's wall clock runs ahead of this machine's (negative:
+        behind). It moves what the servers say about the time (``Date`` headers,
+        ``X-RateLimit-Reset``, ``Retry-After`` dates), not lifetimes: like
+        Atlassian's ``expires_in``, those are relative.
     """
 
     access_token_lifetime: float = 3600
     refresh_reuse_leeway: float = 600
     code_lifetime: float = 600
+    clock_offset: float = 0
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
-            if getattr(self, field.name) < 0:
+            if field.name != "clock_offset" and getattr(self, field.name) < 0:
                 raise ValueError(f"{field.name} must not be negative")
 
 
@@ -315,6 +321,25 @@ class Authority:
             expired = self._clock() - issued_at >= self._settings.access_token_lifetime
             return None if grant.revoked or expired else grant
 
+    def secrets(self) -> dict[str, set[str]]:
+        """What this server issued or was sent that must not leak, by kind.
+
+        Keys ``code``, ``state``, ``code_challenge``, ``access_token`` and
+        ``refresh_token`` (live or not); the client secret is the caller's to add.
+        """
+        with self._lock:
+            codes = list(self._codes.items())
+            consents = list(self._consents.values())
+            found = {
+                "code": {code for code, _ in codes},
+                "access_token": set(self._access),
+                "refresh_token": set(self._refresh),
+            }
+        requests = [*consents, *(entry.request for _, entry in codes)]
+        found["state"] = {request.state for request in requests}
+        found["code_challenge"] = {r.code_challenge for r in requests if r.code_challenge}
+        return found
+
     def revoke_all(self) -> None:
         """Revoke every grant, as when the user removes the app from their account."""
         with self._lock:
@@ -360,6 +385,8 @@ class Authority:
             raise _invalid_grant(REFRESH_REJECTED)
         if entry.rotated_at is None:
             entry.rotated_at = now
+        else:
+            self._stats.add("reused_refreshes")
         self._stats.add("refreshes")
         return self._issue(entry.grant)
 

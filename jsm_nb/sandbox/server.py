@@ -19,6 +19,7 @@ import re
 import socket
 import socketserver
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
@@ -85,12 +86,16 @@ class Reply:
         Extra response headers (``Content-Type`` among them).
     drop : bool
         Close the connection without answering at all.
+    cut : bool
+        Send the status, the headers and only the first half of the body (with the
+        whole body's ``Content-Length``), then close the connection.
     """
 
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
     drop: bool = False
+    cut: bool = False
 
 
 App = Callable[[Request], Reply]
@@ -150,6 +155,9 @@ class Stats:
         Refresh-token grants answered with new tokens.
     rejected_refreshes : int
         Refresh-token grants answered ``invalid_grant``.
+    reused_refreshes : int
+        Refresh-token grants that sent an already rotated refresh token within the
+        reuse leeway (answered with new tokens, and counted in ``refreshes`` too).
     revoked_families : int
         Grants (token families) revoked, whatever the reason: a refresh token
         reused after the leeway, a reused authorisation code, ``revoke_all()``.
@@ -166,6 +174,7 @@ class Stats:
 
     refreshes: int = 0
     rejected_refreshes: int = 0
+    reused_refreshes: int = 0
     revoked_families: int = 0
     codes_exchanged: int = 0
     token_requests: int = 0
@@ -249,7 +258,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
+        if reply.cut:
+            self.close_connection = True
+            self.wfile.write(reply.body[: len(reply.body) // 2])
+            return
         self.wfile.write(reply.body)
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header: the server's clock, which may run ahead of or behind this one."""
+        return super().date_time_string(self.server.clock() if timestamp is None else timestamp)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
@@ -263,8 +280,11 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # bursts of new connections from concurrent clients
 
-    def __init__(self, address: tuple[str, int], app: App) -> None:
+    def __init__(
+        self, address: tuple[str, int], app: App, clock: Callable[[], float] = time.time
+    ) -> None:
         self.app = app
+        self.clock = clock
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -312,10 +332,18 @@ class BackgroundServer:
         The port to bind; 0 picks a free one.
     name : str
         The thread's name, for debugging.
+    clock : callable
+        The server's wall clock, for its ``Date`` headers; ``time.time`` by default.
     """
 
-    def __init__(self, app: App, port: int = 0, name: str = "jsm-nb-sandbox") -> None:
-        self._server = _HTTPServer(("127.0.0.1", port), app)
+    def __init__(
+        self,
+        app: App,
+        port: int = 0,
+        name: str = "jsm-nb-sandbox",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._server = _HTTPServer(("127.0.0.1", port), app, clock)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.02},  # close() waits for the loop to notice: keep it short
