@@ -5,6 +5,11 @@
 >>> s = jsm_nb.session()            # an auto-refreshing requests session for the site
 """
 
+import importlib as _importlib
+import sys as _sys
+import types as _types
+import typing as _typing
+
 from .api import (
     approvals,
     comments,
@@ -31,9 +36,11 @@ from .errors import (
     LoginRequired,
     TokenStoreError,
 )
-from .login import Login, login
-from .session import JsmSession, Site, session
-from .store import FileStore, MemoryStore
+
+if _typing.TYPE_CHECKING:
+    from .login import Login, login
+    from .session import JsmSession, Site, session
+    from .store import FileStore, MemoryStore
 
 __all__ = [
     "ApiError",
@@ -66,3 +73,45 @@ __all__ = [
     "sites",
     "sla",
 ]
+
+# The sign-in side (requests-oauthlib, filelock, the loopback server) is imported on
+# first use of one of these names, so that ``import jsm_nb`` costs little more than
+# pandas and requests (bench/startup.py).
+_LAZY = {
+    "Login": "login",
+    "login": "login",
+    "JsmSession": "session",
+    "Site": "session",
+    "session": "session",
+    "FileStore": "store",
+    "MemoryStore": "store",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+class _Package(_types.ModuleType):
+    """Keeps ``jsm_nb.login`` and ``jsm_nb.session`` the functions of those names.
+
+    Importing a submodule sets the package's attribute of its name to it; the
+    functions ``login`` and ``session`` share their modules' names, and used to
+    win only because ``__init__`` imported the modules first.
+    """
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _LAZY and isinstance(value, _types.ModuleType):
+            return  # the module stays in sys.modules; the name stays the function
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package

@@ -128,8 +128,10 @@ def _listing(
     """Every record of one paged listing (one per key, given ``keys``), as ``spec``'s frame.
 
     With ``raw``, the records; with no ``spec``, a frame whose columns follow the
-    records (:func:`frames.infer_spec`).
+    records (:func:`frames.infer_spec`). A frame of a known ``spec`` is built
+    page by page as they arrive, so the pages' JSON is never all held at once.
     """
+    builder = None if raw or spec is None else frames.FrameBuilder(spec, fields)
     records = paging.fetch(
         _session(session),
         path,
@@ -141,10 +143,11 @@ def _listing(
         concurrency=concurrency,
         max_rows=max_rows,
         progress=progress,
+        into=None if builder is None else builder.add,
     )
-    if raw:
-        return records
-    return frames.to_frame(records, spec or frames.infer_spec(records), fields)
+    if builder is not None:
+        return builder.frame()
+    return records if raw else frames.to_frame(records, frames.infer_spec(records), fields)
 
 
 def _unique(keys: Keys) -> list[str]:

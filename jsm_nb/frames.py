@@ -4,6 +4,8 @@ Every helper describes its frame as data, a :class:`Spec`: the columns, each a
 snake_case name, a path into the record and a :class:`Kind` from :data:`KINDS`.
 :func:`to_frame` builds each column straight from a list of values (no row by
 row work), so a frame of 100,000 requests is built in well under a second.
+A :class:`FrameBuilder` does the same a page at a time, as a fetch goes, so
+that the pages' JSON need not be kept until the end.
 
 The dtype map
 -------------
@@ -50,6 +52,7 @@ __all__ = [
     "SLA",
     "STATUS_HISTORY",
     "Column",
+    "FrameBuilder",
     "Kind",
     "Spec",
     "columns",
@@ -62,10 +65,9 @@ Record = dict[str, Any]
 Values = list[Any]
 
 
-def _numbers(values: Values, key: str) -> np.ndarray[Any, np.dtype[np.float64]]:
-    """``value[key]`` of each JSM object in ``values`` as floats, NaN where missing."""
-    picked = [v.get(key) if isinstance(v, dict) else None for v in values]
-    return np.array([np.nan if v is None else v for v in picked], dtype=np.float64)
+def _floats(values: Values) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """``values`` as floats, NaN where missing."""
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
 def _text(values: Values) -> Any:
@@ -73,7 +75,7 @@ def _text(values: Values) -> Any:
 
 
 def _date(values: Values) -> Any:
-    return pd.to_datetime(_numbers(values, "epochMillis"), unit="ms", utc=True).as_unit("ms")
+    return pd.to_datetime(_floats(values), unit="ms", utc=True).as_unit("ms")
 
 
 def _iso_date(values: Values) -> Any:
@@ -81,7 +83,7 @@ def _iso_date(values: Values) -> Any:
 
 
 def _duration(values: Values) -> Any:
-    return pd.to_timedelta(_numbers(values, "millis"), unit="ms").as_unit("ms")
+    return pd.to_timedelta(_floats(values), unit="ms").as_unit("ms")
 
 
 def _flag(values: Values) -> Any:
@@ -114,17 +116,21 @@ class Kind:
         The pandas dtype of its columns.
     convert : callable
         Turns a list of JSON values into an array of ``dtype``.
+    key : tuple of str
+        For a JSM object, the key of the one value in it that ``convert`` takes
+        (a date's ``epochMillis``); it is picked as the records arrive.
     """
 
     name: str
     dtype: str
     convert: Callable[[Values], Any] = dataclasses.field(repr=False)
+    key: tuple[str, ...] = ()
 
 
 STRING = Kind("string", "string", _text)
-DATE = Kind("date", "datetime64[ms, UTC]", _date)
+DATE = Kind("date", "datetime64[ms, UTC]", _date, ("epochMillis",))
 ISO_DATE = Kind("iso_date", "datetime64[ms, UTC]", _iso_date)
-DURATION = Kind("duration", "timedelta64[ms]", _duration)
+DURATION = Kind("duration", "timedelta64[ms]", _duration, ("millis",))
 FLAG = Kind("flag", "boolean", _flag)
 COUNT = Kind("count", "Int64", _count)
 NUMBER = Kind("number", "Float64", _number)
@@ -143,6 +149,10 @@ class Column:
     name: str
     path: tuple[str, ...]
     kind: Kind
+
+    def pluck(self, records: Sequence[Any]) -> Values:
+        """This column's value in each record, as its kind's ``convert`` takes them."""
+        return _pluck(records, self.path + self.kind.key)
 
 
 def columns(kind: Kind, **paths: str) -> tuple[Column, ...]:
@@ -212,31 +222,70 @@ def to_frame(records: Sequence[Record], spec: Spec, fields: Iterable[str] = ()) 
         The fixed columns, then one or more per field id; the same columns
         and dtypes when ``records`` is empty.
     """
-    rows = spec.rows(list(records)) if spec.rows else records
-    data = {c.name: c.kind.convert(_pluck(rows, c.path)) for c in spec.columns}
-    if spec.fields is not None:
-        found = _field_values(rows, spec.fields)
-        for field_id in dict.fromkeys([*spec.default_fields, *fields, *found]):
-            values = found.get(field_id) or [None] * len(rows)
-            for column in spec.known_fields.get(field_id) or _field_column(field_id, values):
-                if column.name not in data:  # a fixed column of the same name wins
-                    data[column.name] = column.kind.convert(_pluck(values, column.path))
-    frame: pd.DataFrame = pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
-    return frame
+    builder = FrameBuilder(spec, fields)
+    builder.add(records)
+    return builder.frame()
 
 
-def _field_values(
-    rows: Sequence[Record], pairs: Callable[[Record], Iterable[tuple[str, Any]]]
-) -> dict[str, Values]:
-    """Each field id's value in every row (``None`` where a row lacks the field)."""
-    found: dict[str, Values] = {}
-    for i, row in enumerate(rows):
-        for field_id, value in pairs(row):
-            values = found.get(field_id)
-            if values is None:
-                values = found[field_id] = [None] * len(rows)
-            values[i] = value
-    return found
+class FrameBuilder:
+    """The frame of :func:`to_frame`, built from records given a page at a time.
+
+    :meth:`add` keeps only the values the frame needs (a date's
+    ``epochMillis``, not its four forms), so the records can be dropped as
+    soon as they are added: a fetch then holds its frame's values, never all
+    of its JSON. :meth:`frame` types the columns at the end, from every value.
+
+    Parameters
+    ----------
+    spec : Spec
+        The frame's columns.
+    fields : iterable of str
+        Field ids whose columns must be there even when no record has them.
+    """
+
+    def __init__(self, spec: Spec, fields: Iterable[str] = ()) -> None:
+        self.spec = spec
+        self.fields = tuple(fields)
+        self.rows = 0
+        self._columns: dict[str, Values] = {c.name: [] for c in spec.columns}
+        self._found: dict[str, Values] = {}  # field id -> its value in every row so far
+
+    def add(self, records: Sequence[Record]) -> None:
+        """Take the values of some more records (the next page)."""
+        rows = self.spec.rows(list(records)) if self.spec.rows else records
+        for column in self.spec.columns:
+            self._columns[column.name] += column.pluck(rows)
+        if self.spec.fields is not None:
+            self._add_fields(rows, self.spec.fields)
+        self.rows += len(rows)
+
+    def _add_fields(
+        self, rows: Sequence[Record], pairs: Callable[[Record], Iterable[tuple[str, Any]]]
+    ) -> None:
+        """Each field id's value in ``rows`` (``None`` where a row lacks the field)."""
+        found = self._found
+        for earlier in found.values():
+            earlier += [None] * len(rows)
+        for i, row in enumerate(rows, self.rows):
+            for field_id, value in pairs(row):
+                values = found.get(field_id)
+                if values is None:
+                    values = found[field_id] = [None] * (self.rows + len(rows))
+                values[i] = value
+
+    def frame(self) -> pd.DataFrame:
+        """The typed frame of every record added."""
+        spec = self.spec
+        data = {c.name: c.kind.convert(self._columns[c.name]) for c in spec.columns}
+        if spec.fields is not None:
+            found = self._found
+            for field_id in dict.fromkeys([*spec.default_fields, *self.fields, *found]):
+                values = found.get(field_id) or [None] * self.rows
+                for column in spec.known_fields.get(field_id) or _field_column(field_id, values):
+                    if column.name not in data:  # a fixed column of the same name wins
+                        data[column.name] = column.kind.convert(column.pluck(values))
+        frame: pd.DataFrame = pd.DataFrame(data, index=pd.RangeIndex(self.rows))
+        return frame
 
 
 def _field_column(field_id: str, values: Values) -> tuple[Column]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -51,3 +52,19 @@ def test_public_names_are_exactly_those_in_all() -> None:
     modules = {name for name in public if type(getattr(jsm_nb, name)).__name__ == "module"}
     assert set(jsm_nb.__all__) == public - modules
     assert sorted(jsm_nb.__all__) == list(jsm_nb.__all__)
+
+
+def test_import_leaves_the_sign_in_side_until_first_use() -> None:
+    probe = (
+        "import sys, jsm_nb\n"
+        "heavy = ('jsm_nb.session', 'requests_oauthlib', 'filelock', 'ipywidgets', 'tqdm',\n"
+        "         'jsm_nb.sandbox')\n"
+        "print(*[m for m in heavy if m in sys.modules])\n"
+        "from jsm_nb.session import forget_sessions  # the submodules first, then the names\n"
+        "import jsm_nb.login\n"
+        "print(jsm_nb.session.__module__, jsm_nb.login.__module__, jsm_nb.JsmSession.__name__)\n"
+    )
+    answer = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert answer.stdout.splitlines() == ["", "jsm_nb.session jsm_nb.login JsmSession"]
