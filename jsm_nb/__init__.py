@@ -6,8 +6,6 @@
 """
 
 import importlib as _importlib
-import sys as _sys
-import types as _types
 import typing as _typing
 
 from .api import (
@@ -38,8 +36,8 @@ from .errors import (
 )
 
 if _typing.TYPE_CHECKING:
-    from .login import Login, login
-    from .session import JsmSession, Site, session
+    from .sessions import JsmSession, Site, session
+    from .signin import Login, login
     from .store import FileStore, MemoryStore
 
 __all__ = [
@@ -78,11 +76,11 @@ __all__ = [
 # first use of one of these names, so that ``import jsm_nb`` costs little more than
 # pandas and requests (bench/startup.py).
 _LAZY = {
-    "Login": "login",
-    "login": "login",
-    "JsmSession": "session",
-    "Site": "session",
-    "session": "session",
+    "Login": "signin",
+    "login": "signin",
+    "JsmSession": "sessions",
+    "Site": "sessions",
+    "session": "sessions",
     "FileStore": "store",
     "MemoryStore": "store",
 }
@@ -98,20 +96,3 @@ def __getattr__(name: str) -> object:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY})
-
-
-class _Package(_types.ModuleType):
-    """Keeps ``jsm_nb.login`` and ``jsm_nb.session`` the functions of those names.
-
-    Importing a submodule sets the package's attribute of its name to it; the
-    functions ``login`` and ``session`` share their modules' names, and used to
-    win only because ``__init__`` imported the modules first.
-    """
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if name in _LAZY and isinstance(value, _types.ModuleType):
-            return  # the module stays in sys.modules; the name stays the function
-        super().__setattr__(name, value)
-
-
-_sys.modules[__name__].__class__ = _Package

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from .errors import JsmError
-from .login import login
+from .signin import login
 
 __all__ = ["main"]
 

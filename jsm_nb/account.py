@@ -12,7 +12,7 @@ import html
 
 from .config import Config
 from .errors import ApiError, ConfigError, JsmError, LoginRequired
-from .session import JsmSession, Site, session
+from .sessions import JsmSession, Site, session
 from .store import Store
 from .tokens import TokenManager, login_entry
 

@@ -37,7 +37,7 @@ from . import frames, paging
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .session import JsmSession
+    from .sessions import JsmSession
 
 __all__ = [
     "DEFAULT_JQL_FIELDS",
@@ -104,7 +104,7 @@ class Options(Single, total=False):
 def _session(session: JsmSession | None) -> JsmSession:
     if session is not None:
         return session
-    from .session import session as default_session
+    from .sessions import session as default_session
 
     return default_session()
 

@@ -34,7 +34,7 @@ from . import progress as progress_bar
 from .errors import ApiError
 
 if TYPE_CHECKING:
-    from .session import JsmSession
+    from .sessions import JsmSession
 
 __all__ = [
     "DEFAULT_CONCURRENCY",

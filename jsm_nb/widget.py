@@ -1,4 +1,4 @@
-"""The login widget: what a :class:`~jsm_nb.login.Login` shows in a notebook.
+"""The login widget: what a :class:`~jsm_nb.signin.Login` shows in a notebook.
 
 Imported only when a Login is displayed, so that ipywidgets loads only then.
 The widget holds no logic of its own: its buttons call the Login's methods, and
@@ -19,10 +19,10 @@ import ipywidgets as widgets
 from . import loopback
 from .account import Connection
 from .errors import JsmError
-from .session import Site
+from .sessions import Site
 
 if TYPE_CHECKING:
-    from .login import Login, LoginEvent
+    from .signin import Login, LoginEvent
 
 __all__ = ["LoginWidget"]
 
@@ -47,7 +47,7 @@ def _show(widget: Any, visible: bool) -> None:
 
 
 class LoginWidget(widgets.VBox):  # type: ignore[misc]
-    """The panel of one :class:`~jsm_nb.login.Login`; get it as ``login.widget``.
+    """The panel of one :class:`~jsm_nb.signin.Login`; get it as ``login.widget``.
 
     Its parts are attributes, so that code (and tests) can drive it: ``connect``
     (the link), ``paste`` (the text box), ``submit_button``, ``status``,

@@ -11,7 +11,7 @@ import pytest
 import jsm_nb
 from jsm_nb import sandbox
 from jsm_nb.sandbox import Sandbox
-from jsm_nb.session import forget_sessions
+from jsm_nb.sessions import forget_sessions
 
 _FIRST_SITE = "first site"
 

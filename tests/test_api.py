@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -258,8 +257,7 @@ def test_frame_follows_any_listing(jsm_shared_session: Shared) -> None:
 def test_the_default_session_is_used_when_none_is_given(
     jsm_shared_session: Shared, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    session_module = sys.modules["jsm_nb.session"]  # jsm_nb.session is the function
-    monkeypatch.setattr(session_module, "session", lambda: jsm_shared_session[1])
+    monkeypatch.setattr("jsm_nb.sessions.session", lambda: jsm_shared_session[1])
     frame = api.service_desks()
     assert isinstance(frame, pd.DataFrame)
     assert len(frame) == 4

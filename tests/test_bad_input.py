@@ -31,7 +31,7 @@ import jsm_nb
 from jsm_nb import AuthorizationError, ConfigError, TokenStoreError, sandbox
 from jsm_nb.loopback import CallbackListener
 from jsm_nb.sandbox import Sandbox
-from jsm_nb.session import forget_sessions
+from jsm_nb.sessions import forget_sessions
 from jsm_nb.tokens import login_entry
 
 

@@ -18,9 +18,9 @@ import pytest
 import jsm_nb
 from jsm_nb import Config, FileStore, LoginRequired, MemoryStore
 from jsm_nb.config import ENV_VARS
-from jsm_nb.login import Login
 from jsm_nb.sandbox import Sandbox
 from jsm_nb.sandbox.gateway import USER
+from jsm_nb.signin import Login
 
 
 @pytest.fixture

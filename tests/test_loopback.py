@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from jsm_nb import MemoryStore, sandbox
-from jsm_nb.login import Login
 from jsm_nb.loopback import CallbackListener, listen, should_capture
+from jsm_nb.signin import Login
 
 STATE = "s" * 43
 

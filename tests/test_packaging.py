@@ -57,14 +57,12 @@ def test_public_names_are_exactly_those_in_all() -> None:
 def test_import_leaves_the_sign_in_side_until_first_use() -> None:
     probe = (
         "import sys, jsm_nb\n"
-        "heavy = ('jsm_nb.session', 'requests_oauthlib', 'filelock', 'ipywidgets', 'tqdm',\n"
+        "heavy = ('jsm_nb.sessions', 'requests_oauthlib', 'filelock', 'ipywidgets', 'tqdm',\n"
         "         'jsm_nb.sandbox')\n"
         "print(*[m for m in heavy if m in sys.modules])\n"
-        "from jsm_nb.session import forget_sessions  # the submodules first, then the names\n"
-        "import jsm_nb.login\n"
         "print(jsm_nb.session.__module__, jsm_nb.login.__module__, jsm_nb.JsmSession.__name__)\n"
     )
     answer = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
-    assert answer.stdout.splitlines() == ["", "jsm_nb.session jsm_nb.login JsmSession"]
+    assert answer.stdout.splitlines() == ["", "jsm_nb.sessions jsm_nb.signin JsmSession"]

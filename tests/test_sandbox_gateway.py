@@ -19,7 +19,7 @@ import jsm_nb
 from jsm_nb import Config, sandbox
 from jsm_nb.config import DEFAULT_SCOPES
 from jsm_nb.sandbox import Sandbox
-from jsm_nb.session import forget_sessions
+from jsm_nb.sessions import forget_sessions
 
 RESOURCES = "/oauth/token/accessible-resources"
 UNAUTHORIZED = {"code": 401, "message": "Unauthorized"}

@@ -20,10 +20,10 @@ import pytest
 import jsm_nb
 from jsm_nb import AuthorizationError, LoginRequired, MemoryStore
 from jsm_nb.account import Connection
-from jsm_nb.login import Login
 from jsm_nb.sandbox import Sandbox
 from jsm_nb.sandbox.gateway import USER
-from jsm_nb.session import Site
+from jsm_nb.sessions import Site
+from jsm_nb.signin import Login
 from jsm_nb.tokens import login_entry
 
 
@@ -282,7 +282,7 @@ def test_a_notebook_displays_the_login_as_its_widget(
 ) -> None:
     login = new_login(sb)
     assert login._repr_mimebundle_() == {"text/plain": repr(login)}  # not in a kernel
-    module = importlib.import_module("jsm_nb.login")  # the name jsm_nb.login is the function
+    module = importlib.import_module("jsm_nb.signin")
     monkeypatch.setattr(module, "_in_kernel", lambda: True)
     bundle = login._repr_mimebundle_()
     view = bundle["application/vnd.jupyter.widget-view+json"]
@@ -292,7 +292,7 @@ def test_a_notebook_displays_the_login_as_its_widget(
 
 def test_ipywidgets_is_imported_only_when_the_widget_is_shown() -> None:
     code = (
-        "import sys, jsm_nb, jsm_nb.login\n"
+        "import sys, jsm_nb, jsm_nb.signin\n"
         "assert 'ipywidgets' not in sys.modules, 'imported at start'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -31,7 +31,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def _sign_in(sb: Sandbox) -> None:
     """Sign in to ``sb``'s first site through jsm_nb's own flow, clicking Accept headlessly."""
-    from ..login import login
+    from ..signin import login
 
     signing_in = login(sb.config, prompt=False, auto_capture=False)
     signing_in.submit(sb.approve(signing_in.authorization_url))

@@ -20,7 +20,7 @@ from .defaults import default_store, resolve_config
 from .errors import AuthorizationError, ConfigError, JsmError, LoginRequired
 from .flow import AuthorizationFlow
 from .loopback import should_capture
-from .session import Site, choose_site, forget_sessions, remember_site
+from .sessions import Site, choose_site, forget_sessions, remember_site
 from .store import Store
 from .tokens import TokenManager
 
