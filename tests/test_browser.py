@@ -298,8 +298,13 @@ class Shots:
         self.count = 0
 
     def take(self, page: Page, step: str) -> None:
+        """Save the page as it looks; a screenshot is evidence, never a reason to fail."""
         self.count += 1
-        page.screenshot(path=self.folder / f"{self.count:02d}-{step}.png")
+        name = f"{self.count:02d}-{step}"
+        try:
+            page.screenshot(path=self.folder / f"{name}.png")
+        except PlaywrightError as error:  # e.g. Chromium's error page while it still loads
+            (self.folder / f"{name}.txt").write_text(f"no screenshot: {error.message}\n")
 
 
 @dataclasses.dataclass(frozen=True)
