@@ -30,9 +30,11 @@ from .errors import (
     ApiError,
     AuthorizationError,
     ConfigError,
+    InvalidArgument,
     JsmError,
     LoginRequired,
     TokenStoreError,
+    show_traceback,
 )
 
 if _typing.TYPE_CHECKING:
@@ -46,6 +48,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "FileStore",
+    "InvalidArgument",
     "JsmError",
     "JsmSession",
     "Login",
@@ -68,6 +71,7 @@ __all__ = [
     "request_types",
     "service_desks",
     "session",
+    "show_traceback",
     "sites",
     "sla",
 ]

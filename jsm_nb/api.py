@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import pandas as pd
 
 from . import frames, paging
+from .errors import InvalidArgument
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -176,7 +177,7 @@ def _desk(service_desk: ServiceDesk, options: Options) -> str:
     for desk in paging.fetch(session, f"{JSM}/servicedesk"):
         if str(desk.get("projectKey", "")).upper() == wanted.upper():
             return str(desk["id"])
-    raise ValueError(
+    raise InvalidArgument(
         f"No service desk has the project key {service_desk!r}; "
         "jsm_nb.service_desks() lists the ones you can see."
     )
@@ -186,7 +187,7 @@ def _choice(choices: Mapping[str, str], value: str, name: str) -> str:
     try:
         return choices[value.lower()]
     except KeyError:
-        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}") from None
+        raise InvalidArgument(f"{name} must be one of {sorted(choices)}, got {value!r}") from None
 
 
 def _flag(value: bool) -> str:

@@ -7,6 +7,7 @@ client secret.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -17,14 +18,35 @@ __all__ = [
     "ApiError",
     "AuthorizationError",
     "ConfigError",
+    "InvalidArgument",
     "JsmError",
     "LoginRequired",
     "TokenStoreError",
 ]
 
 
+TRACEBACK_HINT = "(jsm_nb.show_traceback() shows where this came from.)"
+
+
 class JsmError(Exception):
-    """Base class of every error raised by jsm_nb."""
+    """Base class of every error raised by jsm_nb.
+
+    In IPython (a notebook, or the terminal shell) a JsmError shows as its message and
+    one line on how to see the full traceback, instead of pages of jsm_nb's internals:
+    the message already says what happened and what to do. Elsewhere it is an ordinary
+    exception.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for this error (its traceback protocol)."""
+        return [f"{type(self).__name__}: {self}", TRACEBACK_HINT]
+
+
+class InvalidArgument(JsmError, ValueError):
+    """A helper was given an argument it cannot use; the message says which and why.
+
+    It is also a ``ValueError``, so ``except ValueError`` keeps working.
+    """
 
 
 class ConfigError(JsmError):
@@ -136,3 +158,19 @@ def _body_text(response: requests.Response) -> str:
                 text += _SCOPE_ADVICE
             return text
     return response.reason or "error"
+
+
+def show_traceback() -> None:
+    """Print the full traceback of the last error raised in this IPython session.
+
+    A :class:`JsmError` shows in a notebook as its message alone; this prints where
+    it came from, for a bug report. Outside IPython, tracebacks are printed in full
+    anyway.
+    """
+    import traceback
+
+    error = getattr(sys, "last_value", None)
+    if error is None:
+        print("No error has been raised in this session yet.")
+        return
+    traceback.print_exception(type(error), error, error.__traceback__)
