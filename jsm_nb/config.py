@@ -95,7 +95,7 @@ class Config:
     ----------
     client_id, client_secret : str, optional
         The app's credentials from Atlassian's developer console. With no
-        ``client_id`` the built-in sandbox is used.
+        ``client_id`` the built-in sandbox is used (``sandbox`` is then true).
     redirect_uri : str
         The callback URL registered for the app.
     scopes : tuple of str
@@ -115,6 +115,11 @@ class Config:
     backoff : float
         The first wait (seconds) of the exponential backoff when Atlassian sends no
         ``Retry-After``.
+    sandbox : bool
+        Whether this configuration talks to jsm_nb's sandbox (a fake Atlassian Cloud on
+        this machine) instead of Atlassian. True whenever no client id is given: the
+        sandbox then lends its app's credentials and URLs, and every other setting here
+        is kept (:meth:`jsm_nb.context.Context.config`).
     """
 
     client_id: str | None = None
@@ -129,11 +134,14 @@ class Config:
     timeout: float = 30.0
     max_retries: int = 4
     backoff: float = 2.0
+    sandbox: bool = False
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         if self.client_id is not None and not self.client_id.strip():
             set_(self, "client_id", None)
+        if self.client_id is None:
+            set_(self, "sandbox", True)
         if self.client_id is not None and not self.client_secret:
             raise ConfigError(
                 "JSM_NB_CLIENT_ID is set but the client secret is missing: "
@@ -164,8 +172,8 @@ class Config:
 
     @property
     def uses_sandbox(self) -> bool:
-        """True when no client id is configured: the built-in sandbox stands in."""
-        return self.client_id is None
+        """Whether jsm_nb's sandbox stands in for Atlassian (the same as ``sandbox``)."""
+        return self.sandbox
 
     @property
     def store_key(self) -> str:

@@ -9,7 +9,6 @@ token is only ever sent to the configured API host.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +20,7 @@ from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth2Session
 
 from .config import Config
-from .defaults import default_store, resolve_config
+from .context import CONTEXT
 from .errors import ApiError, ConfigError
 from .retry import AtlassianRetry, ThrottleListener
 from .store import Store
@@ -257,10 +256,6 @@ class JsmSession(OAuth2Session):  # type: ignore[misc]
         return connection_html(self)
 
 
-_sessions: dict[tuple[Config, int], JsmSession] = {}
-_sessions_lock = threading.Lock()
-
-
 def session(config: Config | None = None, store: Store | None = None) -> JsmSession:
     """The signed-in session for the configured site, ready for API calls.
 
@@ -284,21 +279,24 @@ def session(config: Config | None = None, store: Store | None = None) -> JsmSess
     ConfigError
         The login covers several sites and ``JSM_NB_SITE`` names none of them.
     """
-    config = resolve_config(config)
-    store = default_store(config) if store is None else store
-    key = (config, id(store))
-    with _sessions_lock:
-        existing = _sessions.get(key)
-    if existing is not None:
-        return existing
+    config = CONTEXT.config(config)
+    store = CONTEXT.store(config) if store is None else store
+    return CONTEXT.session(config, store, lambda: _open(config, store))
+
+
+def _open(config: Config, store: Store) -> JsmSession:
+    """A new session of ``config``'s login in ``store``, on its chosen site."""
     tokens = TokenManager(config, store)
     tokens.access_token()  # raises LoginRequired before any request is made
     opened = JsmSession(config, tokens)
-    opened.site = choose_site(
-        opened.accessible_sites(), config.site or store.read(_site_entry(config))
-    )
-    with _sessions_lock:
-        return _sessions.setdefault(key, opened)
+    try:
+        opened.site = choose_site(
+            opened.accessible_sites(), config.site or store.read(_site_entry(config))
+        )
+    except BaseException:
+        opened.close()
+        raise
+    return opened
 
 
 def _site_entry(config: Config) -> str:
@@ -308,11 +306,4 @@ def _site_entry(config: Config) -> str:
 def remember_site(config: Config, store: Store, site: Site) -> None:
     """Make ``site`` the one that :func:`session` opens when ``JSM_NB_SITE`` is not set."""
     store.write(_site_entry(config), site.id)
-    forget_sessions(config)
-
-
-def forget_sessions(config: Config) -> None:
-    """Drop this process's open sessions of ``config`` (after a new sign-in or sign-out)."""
-    with _sessions_lock:
-        for key in [key for key in _sessions if key[0] == config]:
-            _sessions.pop(key).close()
+    CONTEXT.forget_sessions(config)

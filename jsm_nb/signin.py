@@ -15,12 +15,12 @@ from typing import Any, Literal
 
 from . import account
 from .account import Connection
-from .config import Config, is_loopback_url
-from .defaults import default_store, resolve_config
+from .config import Config
+from .context import CONTEXT
 from .errors import AuthorizationError, ConfigError, JsmError, LoginRequired
 from .flow import AuthorizationFlow
 from .loopback import should_capture
-from .sessions import Site, choose_site, forget_sessions, remember_site
+from .sessions import Site, choose_site, remember_site
 from .store import Store
 from .tokens import TokenManager
 
@@ -113,7 +113,7 @@ class Login:
     @property
     def sandbox(self) -> bool:
         """Whether this signs in to a fake Atlassian on this machine (jsm_nb's sandbox)."""
-        return is_loopback_url(self.config.auth_url)
+        return self.config.sandbox
 
     @property
     def widget(self) -> Any:
@@ -158,7 +158,7 @@ class Login:
         """
         with self._reporting():
             self._flow.complete(text)
-        forget_sessions(self.config)
+        CONTEXT.forget_sessions(self.config)
         self._emit(LoginEvent("signed_in", "Connected."))
 
     def restart(self) -> str:
@@ -170,7 +170,7 @@ class Login:
         """Forget the stored login of this app (every kernel sharing the token file)."""
         with self._reporting():
             TokenManager(self.config, self.store).forget()
-        forget_sessions(self.config)
+        CONTEXT.forget_sessions(self.config)
         self._emit(
             LoginEvent("signed_out", "Signed out: the stored login was removed from this computer.")
         )
@@ -350,8 +350,8 @@ def login(
     >>> login.submit("http://localhost:8765/callback?code=...&state=...")  # doctest: +SKIP
     >>> jsm_nb.session().get("/rest/servicedeskapi/servicedesk")  # doctest: +SKIP
     """
-    config = resolve_config(config)
-    store = default_store(config) if store is None else store
+    config = CONTEXT.config(config)
+    store = CONTEXT.store(config) if store is None else store
     signing_in = Login(config, store, auto_capture=auto_capture)
     if _in_terminal() if prompt is None else prompt:
         signing_in.interactive()

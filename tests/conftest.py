@@ -10,8 +10,8 @@ import pytest
 
 import jsm_nb
 from jsm_nb import sandbox
+from jsm_nb.context import CONTEXT
 from jsm_nb.sandbox import Sandbox
-from jsm_nb.sessions import forget_sessions
 
 _FIRST_SITE = "first site"
 
@@ -63,7 +63,7 @@ def signed_in_session(
         try:
             yield running, jsm_nb.session(signed_in)
         finally:
-            forget_sessions(signed_in)
+            CONTEXT.forget_sessions(signed_in)
 
 
 @pytest.fixture

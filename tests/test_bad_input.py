@@ -29,9 +29,9 @@ from conftest import sign_in
 
 import jsm_nb
 from jsm_nb import AuthorizationError, ConfigError, TokenStoreError, sandbox
+from jsm_nb.context import CONTEXT
 from jsm_nb.loopback import CallbackListener
 from jsm_nb.sandbox import Sandbox
-from jsm_nb.sessions import forget_sessions
 from jsm_nb.tokens import login_entry
 
 
@@ -127,7 +127,7 @@ def damaged_file(opener: str) -> Prepare:
         sign_in(b.sb)
         b.config.token_path.write_text('{"version": 1, "entries": {"login')  # cut off
         if opener == "session":
-            forget_sessions(b.config)
+            CONTEXT.forget_sessions(b.config)
             return lambda: jsm_nb.session(b.config)
         return lambda: jsm_nb.login(b.config)
 
@@ -143,7 +143,7 @@ def directory_as_token_file(b: Bench) -> Callable[[], object]:
 def loose_permissions(b: Bench) -> Callable[[], object]:
     config = sign_in(b.sb)
     config.token_path.chmod(0o644)
-    forget_sessions(config)
+    CONTEXT.forget_sessions(config)
     return lambda: jsm_nb.session(config)
 
 

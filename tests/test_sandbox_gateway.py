@@ -18,8 +18,8 @@ import requests
 import jsm_nb
 from jsm_nb import Config, sandbox
 from jsm_nb.config import DEFAULT_SCOPES
+from jsm_nb.context import CONTEXT
 from jsm_nb.sandbox import Sandbox
-from jsm_nb.sessions import forget_sessions
 
 RESOURCES = "/oauth/token/accessible-resources"
 UNAUTHORIZED = {"code": 401, "message": "Unauthorized"}
@@ -393,6 +393,6 @@ def test_command_line_can_sign_in_and_add_latency() -> None:
             assert answer.status_code == 200
             assert time.monotonic() - started >= 0.2
         finally:
-            forget_sessions(config)
+            CONTEXT.forget_sessions(config)
             process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0

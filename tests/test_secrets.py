@@ -29,9 +29,9 @@ from conftest import sign_in
 
 import jsm_nb
 from jsm_nb import api
+from jsm_nb.context import CONTEXT
 from jsm_nb.loopback import CallbackListener
 from jsm_nb.sandbox import Sandbox
-from jsm_nb.sessions import forget_sessions
 from jsm_nb.tokens import login_entry
 
 PIECE = 16  # characters of a secret that count as showing it
@@ -164,6 +164,8 @@ def _scenario(sb: Sandbox, shown: Shown, capsys: pytest.CaptureFixture[str]) -> 
         sb.faults.clear()
     shown.error("api failing midway", lambda: _midway(sb, s), jsm_nb.ApiError)
     sb.faults.clear()
+    bad_status = lambda: api.customer_requests(session=s, status="sometimes")  # noqa: E731
+    shown.error("bad argument", bad_status, jsm_nb.InvalidArgument)
 
     # the token endpoint failing
     def refresh() -> object:
@@ -178,7 +180,7 @@ def _scenario(sb: Sandbox, shown: Shown, capsys: pytest.CaptureFixture[str]) -> 
     shown.error("token answer lost", refresh, jsm_nb.JsmError)
     sb.faults.clear()
     wrong = sb.config_for(**{**vars(config), "client_secret": "x" + sb.client_secret})
-    forget_sessions(config)
+    CONTEXT.forget_sessions(config)
     time.sleep(1.1)
     shown.error("wrong secret", lambda: jsm_nb.session(wrong), jsm_nb.AuthorizationError)
     sb.revoke_all()

@@ -168,6 +168,7 @@ class Sandbox:
             auth_url=self.auth_url,
             api_url=self.api_url,
             token_path=self._directory / "tokens.json",
+            sandbox=True,
         )
 
     def __repr__(self) -> str:
@@ -201,6 +202,17 @@ class Sandbox:
         or seen. (PKCE verifiers never reach it: they are in the client's store.)
         """
         return {"client_secret": {self.client_secret}, **self._authority.secrets()}
+
+    def configure(self, config: Config) -> Config:
+        """``config`` pointed at this sandbox: its app's credentials and URLs, the rest kept."""
+        return dataclasses.replace(
+            config,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            auth_url=self.auth_url,
+            api_url=self.api_url,
+            sandbox=True,
+        )
 
     def config_for(self, **overrides: Any) -> Config:
         """This sandbox's :attr:`config` with some fields replaced (e.g. ``token_path``)."""
