@@ -259,6 +259,7 @@ def test_the_debug_log_holds_no_state_code_challenge_or_token(
     try:
         session.tokens.refresh(stale=session.tokens.access_token())
         assert session.get("/rest/servicedeskapi/servicedesk").ok
+        assert sb.stats.refreshes == 1
     finally:
         forget_sessions(config)
     # a request line too malformed to parse (an unencoded space) is logged as an error
