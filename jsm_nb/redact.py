@@ -1,4 +1,4 @@
-"""Keep tokens, codes and the client secret out of log lines.
+"""Keep tokens, codes, ``state``, PKCE values and the client secret out of log lines.
 
 requests-oauthlib logs whole token responses and request bodies at DEBUG.
 :func:`install` puts a filter on its logger that rewrites each record with the
@@ -12,7 +12,17 @@ import re
 
 __all__ = ["install", "redact"]
 
-_SECRET_KEYS = r"(?:access_token|refresh_token|id_token|client_secret|code_verifier|code)"  # noqa: S105 - field names
+_SECRET_FIELDS = (
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "client_secret",
+    "code_verifier",
+    "code_challenge",
+    "code",
+    "state",
+)
+_SECRET_KEYS = f"(?:{'|'.join(_SECRET_FIELDS)})"
 _REPLACEMENTS = [
     # 'key': 'value' (a dict's repr) and "key": "value" (JSON)
     (re.compile(rf"""(['"]{_SECRET_KEYS}['"]\s*:\s*)(['"])[^'"]*\2"""), r"\1\2<redacted>\2"),

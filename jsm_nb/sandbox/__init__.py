@@ -111,7 +111,8 @@ class Sandbox:
         A Config for this sandbox, its token file in a temporary directory
         that :meth:`close` removes.
     settings : Settings
-        Token and code lifetimes and the refresh-token reuse leeway.
+        Token, code and consent lifetimes, the refresh-token reuse leeway, the
+        cap on pending consents and the connection timeout.
     faults : Faults
         Latency, 429s, 5xx answers, dropped and hanging connections, cut-off and
         malformed bodies on demand.
@@ -146,7 +147,11 @@ class Sandbox:
         auth_app = AuthApp(self._authority, self.faults, self.stats, user=USER, sites=data.SITES)
         self._closed = False
         self._auth = BackgroundServer(
-            self.faults.wrap(auth_app, "auth"), auth_port, "jsm-nb-sandbox-auth", self.wall_time
+            self.faults.wrap(auth_app, "auth"),
+            auth_port,
+            "jsm-nb-sandbox-auth",
+            self.wall_time,
+            self._connection_timeout,
         )
         try:
             self._api = BackgroundServer(
@@ -154,6 +159,7 @@ class Sandbox:
                 api_port,
                 "jsm-nb-sandbox-api",
                 self.wall_time,
+                self._connection_timeout,
             )
         except OSError:
             self._auth.close()
@@ -193,6 +199,9 @@ class Sandbox:
     def wall_time(self) -> float:
         """The sandbox's clock: this machine's plus ``settings.clock_offset``."""
         return time.time() + self.settings.clock_offset
+
+    def _connection_timeout(self) -> float:
+        return self.settings.connection_timeout
 
     def secrets(self) -> dict[str, set[str]]:
         """Every secret of this sandbox by kind, for tests that look for leaks.

@@ -2,8 +2,10 @@
 
 :class:`Authority` keeps the OAuth state (consent requests, authorisation
 codes, grants and tokens) behind one lock and implements the rules:
-single-use, short-lived codes; optional PKCE; rotating refresh tokens with a
-reuse leeway, whose late reuse revokes the whole token family.
+consent requests that expire and are capped in number; single-use,
+short-lived codes; optional PKCE (a code issued with a challenge needs its
+verifier); rotating refresh tokens with a reuse leeway, whose late reuse
+revokes the whole token family.
 :class:`AuthApp` puts it on HTTP: ``GET /authorize`` (the consent page),
 ``POST /authorize/decision`` (its Accept and Deny buttons) and
 ``POST /oauth/token``.
@@ -26,7 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
 
 from .faults import Faults
-from .server import Reply, Request, Stats, html_reply, json_reply
+from .server import CONNECTION_TIMEOUT, Reply, Request, Stats, html_reply, json_reply
 
 __all__ = ["AuthApp", "Authority", "Client", "ConsentError", "Settings", "TokenError"]
 
@@ -37,11 +39,11 @@ _PKCE_CHARS = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
 @dataclasses.dataclass
 class Settings:
-    """Lifetimes of the sandbox's authorisation server, changeable while it runs.
+    """Lifetimes, limits and timeouts of the sandbox's servers, changeable while they run.
 
-    Lifetimes are applied when a code or token is *checked*, against the time
-    it was issued: lowering one expires what is already out there, which is
-    how a test provokes an unexpected 401.
+    Lifetimes are applied when a consent, code or token is *checked*, against
+    the time it was issued: lowering one expires what is already out there,
+    which is how a test provokes an unexpected 401.
 
     Attributes
     ----------
@@ -52,6 +54,14 @@ class Settings:
         still be used (Atlassian: 600). 0 makes any reuse revoke the family.
     code_lifetime : float
         Seconds an authorisation code can be exchanged (about 600 at Atlassian).
+    consent_lifetime : float
+        Seconds a consent page (its ``request_id``) can be answered.
+    max_pending_consents : int
+        How many unanswered consent requests are kept; beyond it the oldest is
+        dropped, so that opening consent pages cannot fill the memory.
+    connection_timeout : float
+        Seconds each HTTP request may take to arrive whole at either server;
+        idle keep-alive connections and slow senders are closed after it.
     clock_offset : float
         Seconds the sandbox's wall clock runs ahead of this machine's (negative:
         behind). It moves what the servers say about the time (``Date`` headers,
@@ -62,12 +72,19 @@ class Settings:
     access_token_lifetime: float = 3600
     refresh_reuse_leeway: float = 600
     code_lifetime: float = 600
+    consent_lifetime: float = 600
+    max_pending_consents: int = 1000
+    connection_timeout: float = CONNECTION_TIMEOUT
     clock_offset: float = 0
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             if field.name != "clock_offset" and getattr(self, field.name) < 0:
                 raise ValueError(f"{field.name} must not be negative")
+        if self.max_pending_consents < 1:
+            raise ValueError("max_pending_consents must be at least 1")
+        if self.connection_timeout == 0:
+            raise ValueError("connection_timeout must be more than 0 seconds")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +136,12 @@ class Grant:
 
     scopes: tuple[str, ...]
     revoked: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class _Pending:
+    request: ConsentRequest
+    opened_at: float
 
 
 @dataclasses.dataclass(eq=False)
@@ -183,7 +206,7 @@ class Authority:
         self._stats = stats
         self._clock = clock
         self._lock = threading.Lock()
-        self._consents: dict[str, ConsentRequest] = {}
+        self._consents: dict[str, _Pending] = {}  # oldest first
         self._codes: dict[str, _Code] = {}
         self._grants: list[Grant] = []
         self._access: dict[str, tuple[Grant, float]] = {}
@@ -251,7 +274,9 @@ class Authority:
         request = ConsentRequest(scopes, params["redirect_uri"], params["state"], challenge, method)
         request_id = secrets.token_urlsafe(16)
         with self._lock:
-            self._consents[request_id] = request
+            self._consents[request_id] = _Pending(request, self._clock())
+            while len(self._consents) > self._settings.max_pending_consents:
+                del self._consents[next(iter(self._consents))]
         return request_id, request
 
     def decide(self, request_id: str, accept: bool) -> str:
@@ -260,14 +285,21 @@ class Authority:
         Raises
         ------
         ConsentError
-            The request id is unknown or was already answered.
+            The request id is unknown, was already answered or has expired.
         """
         with self._lock:
-            request = self._consents.pop(request_id, None)
-            if request is None:
+            pending = self._consents.pop(request_id, None)
+            if pending is None:
                 raise ConsentError(
                     "This consent request is unknown or was already answered: sign in again."
                 )
+            lifetime = self._settings.consent_lifetime
+            if self._clock() - pending.opened_at >= lifetime:
+                raise ConsentError(
+                    f"This consent request has expired (after {_seconds(lifetime)} seconds "
+                    "without an answer): sign in again."
+                )
+            request = pending.request
             if accept:
                 code = secrets.token_urlsafe(24)
                 self._codes[code] = _Code(request, self._clock())
@@ -326,10 +358,12 @@ class Authority:
 
         Keys ``code``, ``state``, ``code_challenge``, ``access_token`` and
         ``refresh_token`` (live or not); the client secret is the caller's to add.
+        Consents dropped over ``max_pending_consents`` are forgotten, with their
+        ``state`` and ``code_challenge``.
         """
         with self._lock:
             codes = list(self._codes.items())
-            consents = list(self._consents.values())
+            consents = [pending.request for pending in self._consents.values()]
             found = {
                 "code": {code for code, _ in codes},
                 "access_token": set(self._access),

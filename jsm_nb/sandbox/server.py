@@ -5,14 +5,23 @@ served by a standard-library ``ThreadingHTTPServer`` on a background thread
 (:class:`BackgroundServer`). The handler speaks HTTP/1.1 with keep-alive,
 always sends a ``Content-Length``, writes each response in one piece with
 ``TCP_NODELAY`` (so pooled clients never wait on delayed ACKs) and logs only
-to the ``jsm_nb.sandbox`` logger at DEBUG level. :class:`Stats` holds the
-counters both apps keep.
+to the ``jsm_nb.sandbox`` logger at DEBUG level, each request as its method
+and path (query strings carry ``state``, codes and PKCE challenges).
+:class:`Stats` holds the counters both apps keep.
+
+Anyone on the machine can reach the servers, so the handler trusts no client:
+a body must come with a ``Content-Length`` of at most :data:`MAX_BODY` bytes
+(413, 411 or 400 otherwise, then the connection closes), and each request must
+arrive whole within the connection timeout of the server starting to wait for
+it, however slowly its bytes trickle in: idle keep-alive connections and
+slow senders are cut.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import json
 import logging
 import re
@@ -24,12 +33,19 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from requests.structures import CaseInsensitiveDict
 
+from ..redact import redact
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
 __all__ = [
+    "CONNECTION_TIMEOUT",
+    "MAX_BODY",
     "App",
     "BackgroundServer",
     "Reply",
@@ -45,6 +61,11 @@ logger = logging.getLogger("jsm_nb.sandbox")
 
 JSON_TYPE = "application/json;charset=UTF-8"
 HTML_TYPE = "text/html;charset=UTF-8"
+MAX_BODY = 1 << 20
+"""The largest request body the servers read, in bytes (1 MiB); larger ones get 413."""
+CONNECTION_TIMEOUT = 30.0
+"""Seconds a request may take to arrive whole, from when the server starts waiting for it."""
+_DIGITS = re.compile(r"[0-9]+")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,6 +238,47 @@ class Stats:
             self.requests_per_path.clear()
 
 
+class _DeadlineReader(io.RawIOBase):
+    """A connection's incoming bytes, every read given only the time left to ``deadline``.
+
+    ``deadline`` (``time.monotonic`` seconds) is set when the server starts waiting
+    for a request: a request that has not arrived whole by then raises
+    ``TimeoutError``, however many bytes it sent on the way. Writes keep the
+    socket's ``timeout``.
+    """
+
+    def __init__(self, connection: socket.socket, timeout: float) -> None:
+        super().__init__()
+        self._connection = connection
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request did not arrive within the connection timeout")
+        self._connection.settimeout(left)
+        try:
+            return self._connection.recv_into(buffer)
+        finally:
+            self._connection.settimeout(self.timeout)
+
+
+class _Refused(Exception):
+    """A request the handler answers itself, without reading its body or calling the app.
+
+    The answer closes the connection: where the unread body ends is unknown.
+    """
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        body = {"code": status, "message": message}
+        self.reply = json_reply(status, body, {"Connection": "close"})
+
+
 class _Handler(BaseHTTPRequestHandler):
     """Turns each HTTP request into a :class:`Request`, and the app's :class:`Reply` back."""
 
@@ -227,13 +289,23 @@ class _Handler(BaseHTTPRequestHandler):
     wbufsize = 1 << 16  # headers and body leave in one write, flushed per request
     server: _HTTPServer
 
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # replaced by a reader that holds each request to its deadline
+        self._incoming = _DeadlineReader(self.connection, self.server.connection_timeout())
+        self.rfile = io.BufferedReader(self._incoming)
+
+    def handle_one_request(self) -> None:
+        self._incoming.timeout = self.server.connection_timeout()
+        self._incoming.deadline = time.monotonic() + self._incoming.timeout
+        super().handle_one_request()
+
     def _serve(self) -> None:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self.close_connection = True
-            self._write(json_reply(411, {"code": 411, "message": "Length Required"}))
+        try:
+            body = self.rfile.read(self._body_length())
+        except _Refused as refused:
+            self._write(refused.reply)  # its Connection: close ends the keep-alive loop
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
         url = urlsplit(self.path)
         request = Request(
             method=self.command,
@@ -251,6 +323,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self._write(reply)
+
+    def _body_length(self) -> int:
+        """The announced body length, checked; raises :class:`_Refused` if it can't be read."""
+        if "Transfer-Encoding" in self.headers:
+            raise _Refused(
+                411,
+                "Length Required: send the body with a Content-Length, not a Transfer-Encoding.",
+            )
+        lengths = set(self.headers.get_all("Content-Length") or ["0"])
+        if len(lengths) != 1 or not _DIGITS.fullmatch(length := lengths.pop()):
+            raise _Refused(
+                400, "Bad Request: Content-Length must be one number of bytes (digits only)."
+            )
+        digits = length.lstrip("0") or "0"  # thousands of digits are too many for int()
+        if len(digits) > len(str(MAX_BODY)) or int(digits) > MAX_BODY:
+            raise _Refused(
+                413, f"Payload Too Large: a request body may hold at most {MAX_BODY} bytes."
+            )
+        return int(digits)
 
     def _write(self, reply: Reply) -> None:
         self.send_response(reply.status)
@@ -270,8 +361,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Log the request's method and path: its query string may carry secrets."""
+        method, _, rest = self.requestline.partition(" ")
+        path = rest.split(" ", 1)[0].split("?", 1)[0]
+        status = code.value if isinstance(code, HTTPStatus) else code
+        logger.debug("%s %s %s %s", self.address_string(), method, path, status)
+
     def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("%s %s", self.address_string(), format % args)
+        # Errors about malformed requests quote the request line: redacted.
+        logger.debug("%s %s", self.address_string(), redact(format % args))
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -281,10 +380,15 @@ class _HTTPServer(ThreadingHTTPServer):
     request_queue_size = 128  # bursts of new connections from concurrent clients
 
     def __init__(
-        self, address: tuple[str, int], app: App, clock: Callable[[], float] = time.time
+        self,
+        address: tuple[str, int],
+        app: App,
+        clock: Callable[[], float],
+        connection_timeout: Callable[[], float],
     ) -> None:
         self.app = app
         self.clock = clock
+        self.connection_timeout = connection_timeout
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -334,6 +438,10 @@ class BackgroundServer:
         The thread's name, for debugging.
     clock : callable
         The server's wall clock, for its ``Date`` headers; ``time.time`` by default.
+    connection_timeout : callable
+        Seconds each request may take to arrive whole, asked each time the server
+        starts waiting for one (so it may change while serving); a connection that
+        overruns it is closed. :data:`CONNECTION_TIMEOUT` by default.
     """
 
     def __init__(
@@ -342,8 +450,9 @@ class BackgroundServer:
         port: int = 0,
         name: str = "jsm-nb-sandbox",
         clock: Callable[[], float] = time.time,
+        connection_timeout: Callable[[], float] = lambda: CONNECTION_TIMEOUT,
     ) -> None:
-        self._server = _HTTPServer(("127.0.0.1", port), app, clock)
+        self._server = _HTTPServer(("127.0.0.1", port), app, clock, connection_timeout)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.02},  # close() waits for the loop to notice: keep it short
