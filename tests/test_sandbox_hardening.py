@@ -23,8 +23,8 @@ from conftest import sign_in
 
 import jsm_nb
 from jsm_nb.config import DEFAULT_SCOPES
+from jsm_nb.context import CONTEXT
 from jsm_nb.sandbox import Sandbox, Settings, server
-from jsm_nb.sessions import forget_sessions
 
 WAIT = 5.0  # seconds a test waits for the server, far beyond any shortened timeout
 SHORT = 0.3  # the shortened connection timeout
@@ -261,7 +261,7 @@ def test_the_debug_log_holds_no_state_code_challenge_or_token(
         assert session.get("/rest/servicedeskapi/servicedesk").ok
         assert sb.stats.refreshes == 1
     finally:
-        forget_sessions(config)
+        CONTEXT.forget_sessions(config)
     # a request line too malformed to parse (an unencoded space) is logged as an error
     made_up = {"state": "made-up-state-0123456789", "code_challenge": "made-up-challenge-0123456"}
     with connection(sb.auth_url) as sock:
