@@ -34,6 +34,7 @@ from .errors import (
     LoginRequired,
     TokenStoreError,
 )
+from .tables import styled
 
 if _typing.TYPE_CHECKING:
     from .sessions import JsmSession, Site, session
@@ -70,6 +71,7 @@ __all__ = [
     "session",
     "sites",
     "sla",
+    "styled",
 ]
 
 # The sign-in side (requests-oauthlib, filelock, the loopback server) is imported on
