@@ -133,6 +133,8 @@ class Sandbox:
         malformed bodies on demand.
     stats : Stats
         Counters of what the servers saw.
+    poison : bool
+        Whether its names and summaries carry scripts.
     """
 
     def __init__(
