@@ -36,6 +36,7 @@ from .errors import (
     TokenStoreError,
     show_traceback,
 )
+from .tables import styled
 
 if _typing.TYPE_CHECKING:
     from .sessions import JsmSession, Site, session
@@ -74,6 +75,7 @@ __all__ = [
     "show_traceback",
     "sites",
     "sla",
+    "styled",
 ]
 
 # The sign-in side (requests-oauthlib, filelock, the loopback server) is imported on

@@ -112,6 +112,7 @@ def _session(session: JsmSession | None) -> JsmSession:
 
 def _listing(
     spec: frames.Spec | None,
+    label: str,
     path: str,
     params: Mapping[str, Any] | None = None,
     *,
@@ -131,19 +132,25 @@ def _listing(
     With ``raw``, the records; with no ``spec``, a frame whose columns follow the
     records (:func:`frames.infer_spec`). A frame of a known ``spec`` is built
     page by page as they arrive, so the pages' JSON is never all held at once.
+    ``label`` says what is fetched, for the progress bar ("Comments"; with keys,
+    "Comments of 12 requests"): words of ours, never API text.
     """
     builder = None if raw or spec is None else frames.FrameBuilder(spec, fields)
+    unique = None if keys is None else _unique(keys)
+    if unique is not None:
+        label = f"{label} of {len(unique):,} request{'' if len(unique) == 1 else 's'}"
     records = paging.fetch(
         _session(session),
         path,
         params,
-        keys=None if keys is None else _unique(keys),
+        keys=unique,
         cursor=cursor,
         experimental=experimental,
         limit=limit,
         concurrency=concurrency,
         max_rows=max_rows,
         progress=progress,
+        label=label,
         into=None if builder is None else builder.add,
     )
     if builder is not None:
@@ -174,7 +181,7 @@ def _desk(service_desk: ServiceDesk, options: Options) -> str:
     wanted = str(service_desk)
     if wanted.isdigit():
         return wanted
-    for desk in paging.fetch(session, f"{JSM}/servicedesk"):
+    for desk in paging.fetch(session, f"{JSM}/servicedesk", label="Service desks"):
         if str(desk.get("projectKey", "")).upper() == wanted.upper():
             return str(desk["id"])
     raise InvalidArgument(
@@ -251,7 +258,7 @@ def service_desks(**options: Unpack[Options]) -> Result:
         - ``project_name`` (string)
         - ``project_type_key`` (string): ``service_desk``
     """
-    return _listing(frames.SERVICE_DESKS, f"{JSM}/servicedesk", **options)
+    return _listing(frames.SERVICE_DESKS, "Service desks", f"{JSM}/servicedesk", **options)
 
 
 def request_types(service_desk: ServiceDesk, **options: Unpack[Options]) -> Result:
@@ -277,7 +284,8 @@ def request_types(service_desk: ServiceDesk, **options: Unpack[Options]) -> Resu
         - ``group_ids`` (object): the list of the request type groups' ids
     """
     desk = _desk(service_desk, options)
-    return _listing(frames.REQUEST_TYPES, f"{JSM}/servicedesk/{desk}/requesttype", **options)
+    path = f"{JSM}/servicedesk/{desk}/requesttype"
+    return _listing(frames.REQUEST_TYPES, "Request types", path, **options)
 
 
 def customer_requests(
@@ -350,7 +358,7 @@ def customer_requests(
         "searchTerm": search,
         "expand": ",".join(expand) or None,
     }
-    return _listing(frames.REQUESTS, f"{JSM}/request", params, **options)
+    return _listing(frames.REQUESTS, "Customer requests", f"{JSM}/request", params, **options)
 
 
 def request_status_history(keys: Keys, **options: Unpack[Options]) -> Result:
@@ -371,7 +379,8 @@ def request_status_history(keys: Keys, **options: Unpack[Options]) -> Result:
         - ``status_category`` (string): ``NEW``, ``INDETERMINATE`` or ``DONE``
         - ``status_date`` (datetime64[ms, UTC]): when the request entered the status
     """
-    return _listing(frames.STATUS_HISTORY, _request_path("status"), keys=keys, **options)
+    path = _request_path("status")
+    return _listing(frames.STATUS_HISTORY, "Status changes", path, keys=keys, **options)
 
 
 def sla(keys: Keys, **options: Unpack[Options]) -> Result:
@@ -401,7 +410,7 @@ def sla(keys: Keys, **options: Unpack[Options]) -> Result:
         - ``stop_time`` (datetime64[ms, UTC]): for completed cycles only
         - ``breach_time`` (datetime64[ms, UTC]): when the goal is (or was) missed
     """
-    return _listing(frames.SLA, _request_path("sla"), keys=keys, **options)
+    return _listing(frames.SLA, "SLA cycles", _request_path("sla"), keys=keys, **options)
 
 
 def comments(
@@ -430,7 +439,8 @@ def comments(
         - ``author_display_name`` (string)
     """
     params = {"public": _flag(public), "internal": _flag(internal)}
-    return _listing(frames.COMMENTS, _request_path("comment"), params, keys=keys, **options)
+    path = _request_path("comment")
+    return _listing(frames.COMMENTS, "Comments", path, params, keys=keys, **options)
 
 
 def approvals(keys: Keys, **options: Unpack[Options]) -> Result:
@@ -455,7 +465,8 @@ def approvals(keys: Keys, **options: Unpack[Options]) -> Result:
         - ``completed`` (datetime64[ms, UTC]): when it was decided
         - ``approvers`` (object): Atlassian's list of ``{"approver", "approverDecision"}``
     """
-    return _listing(frames.APPROVALS, _request_path("approval"), keys=keys, **options)
+    path = _request_path("approval")
+    return _listing(frames.APPROVALS, "Approvals", path, keys=keys, **options)
 
 
 def queues(
@@ -482,7 +493,8 @@ def queues(
         - ``issue_count`` (Int64): missing unless ``include_count``
     """
     path = f"{JSM}/servicedesk/{_desk(service_desk, options)}/queue"
-    return _listing(frames.QUEUES, path, {"includeCount": _flag(include_count)}, **options)
+    params = {"includeCount": _flag(include_count)}
+    return _listing(frames.QUEUES, "Queues", path, params, **options)
 
 
 def queue_issues(service_desk: ServiceDesk, queue: int | str, **options: Unpack[Options]) -> Result:
@@ -505,7 +517,7 @@ def queue_issues(service_desk: ServiceDesk, queue: int | str, **options: Unpack[
         - ``issue_key`` (string)
     """
     path = f"{JSM}/servicedesk/{_desk(service_desk, options)}/queue/{queue}/issue"
-    return _listing(frames.ISSUES, path, **options)
+    return _listing(frames.ISSUES, "Queue issues", path, **options)
 
 
 def organizations(service_desk: ServiceDesk | None = None, **options: Unpack[Options]) -> Result:
@@ -528,7 +540,8 @@ def organizations(service_desk: ServiceDesk | None = None, **options: Unpack[Opt
         - ``created`` (datetime64[ms, UTC])
     """
     desk = "" if service_desk is None else f"/servicedesk/{_desk(service_desk, options)}"
-    return _listing(frames.ORGANIZATIONS, f"{JSM}{desk}/organization", **options)
+    path = f"{JSM}{desk}/organization"
+    return _listing(frames.ORGANIZATIONS, "Organisations", path, **options)
 
 
 def customers(
@@ -555,7 +568,8 @@ def customers(
         - ``time_zone`` (string)
     """
     path = f"{JSM}/servicedesk/{_desk(service_desk, options)}/customer"
-    return _listing(frames.CUSTOMERS, path, {"query": query}, experimental=True, **options)
+    params = {"query": query}
+    return _listing(frames.CUSTOMERS, "Customers", path, params, experimental=True, **options)
 
 
 def jql(
@@ -596,8 +610,9 @@ def jql(
         ``duedate`` gives ``due_date``.
     """
     params = {"jql": query, "fields": ",".join(fields)}
+    path = "/rest/api/3/search/jql"
     return _listing(
-        frames.ISSUES, "/rest/api/3/search/jql", params, cursor=True, fields=fields, **options
+        frames.ISSUES, "Issues found by JQL", path, params, cursor=True, fields=fields, **options
     )
 
 
@@ -632,6 +647,7 @@ def frame(
     limit = int(params.pop("limit", paging.DEFAULT_LIMIT))
     return _listing(
         None,
+        "Records",
         full,
         params,
         limit=limit,

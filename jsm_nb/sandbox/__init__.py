@@ -5,6 +5,16 @@ server after ``auth.atlassian.com`` (consent page, authorisation codes,
 rotating refresh tokens) and an API gateway after ``api.atlassian.com``
 (bearer tokens, scopes, ``accessible-resources``, ``/me`` and seeded JSM data).
 
+A *poisoned* sandbox (``run(poison=True)``; ``JSM_NB_SANDBOX_POISON=1`` for the
+process-wide :func:`default` that notebooks use, or ``python -m jsm_nb.sandbox --poison``)
+serves the same data with a script in front of every name and summary an admin or a
+customer could write: site, user, service desk, request type, organisation and SLA names,
+and request summaries, one payload per field (:mod:`.data.poison`). Run a notebook against
+it, and :func:`.data.poison.markup` finds any of them that its HTML outputs or widgets
+render as markup::
+
+    JSM_NB_SANDBOX_POISON=1 jupyter nbconvert --to notebook --execute mine.ipynb
+
 Examples
 --------
 >>> from jsm_nb import sandbox
@@ -19,6 +29,7 @@ import atexit
 import dataclasses
 import html
 import http.client
+import os
 import re
 import secrets
 import shutil
@@ -37,11 +48,13 @@ from ..errors import AuthorizationError
 from . import data
 from .auth import AuthApp, Authority, Client, Settings
 from .faults import Faults
-from .gateway import USER, GatewayApp
+from .gateway import GatewayApp, user
 from .server import BackgroundServer, Stats
 
-__all__ = ["Faults", "Sandbox", "Settings", "Stats", "default", "run"]
+__all__ = ["POISON_VARIABLE", "Faults", "Sandbox", "Settings", "Stats", "default", "run"]
 
+#: Set to 1 (or true, yes, on), it makes :func:`default` a poisoned sandbox.
+POISON_VARIABLE = "JSM_NB_SANDBOX_POISON"
 APP_NAME = "jsm_nb notebook sign-in (sandbox)"
 _REQUEST_ID = re.compile(r'name="request_id" value="([^"]*)"')
 _ERROR_TEXT = re.compile(r'<p id="error">(.*?)</p>', re.DOTALL)
@@ -100,6 +113,9 @@ class Sandbox:
         The app's registered callback URLs; the first goes into ``config``.
     auth_port, api_port : int
         Ports to bind on 127.0.0.1; 0 picks free ones.
+    poison : bool
+        Put a script in front of every name and summary (see the module's docstring):
+        for checking that what shows API text escapes it.
 
     Attributes
     ----------
@@ -118,6 +134,8 @@ class Sandbox:
         malformed bodies on demand.
     stats : Stats
         Counters of what the servers saw.
+    poison : bool
+        Whether its names and summaries carry scripts.
     """
 
     def __init__(
@@ -131,6 +149,7 @@ class Sandbox:
         redirect_uris: Sequence[str] = (DEFAULT_REDIRECT_URI,),
         auth_port: int = 0,
         api_port: int = 0,
+        poison: bool = False,
     ) -> None:
         if not redirect_uris:
             raise ValueError("the sandbox app needs at least one redirect URI")
@@ -141,10 +160,17 @@ class Sandbox:
         self.client_secret = secrets.token_urlsafe(48)
         client = Client(self.client_id, self.client_secret, APP_NAME, tuple(redirect_uris))
         self._authority = Authority(client, self.settings, self.stats)
+        self.poison = poison
         self._gateway = GatewayApp(
-            self._authority, self.faults, self.stats, seed=seed, requests=requests
+            self._authority, self.faults, self.stats, seed=seed, requests=requests, poison=poison
         )
-        auth_app = AuthApp(self._authority, self.faults, self.stats, user=USER, sites=data.SITES)
+        auth_app = AuthApp(
+            self._authority,
+            self.faults,
+            self.stats,
+            user=user(poison=poison),
+            sites=data.listed_sites(poison=poison),
+        )
         self._closed = False
         self._auth = BackgroundServer(
             self.faults.wrap(auth_app, "auth"),
@@ -295,6 +321,7 @@ def run(
     redirect_uris: Sequence[str] = (DEFAULT_REDIRECT_URI,),
     auth_port: int = 0,
     api_port: int = 0,
+    poison: bool = False,
 ) -> Sandbox:
     """Start a sandbox; use it in a ``with`` block (or call ``close()``) to stop it.
 
@@ -314,9 +341,11 @@ def run(
         redirect_uris=redirect_uris,
         auth_port=auth_port,
         api_port=api_port,
+        poison=poison,
     )
 
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
 _default: Sandbox | None = None
 _default_lock = threading.Lock()
 
@@ -325,11 +354,13 @@ def default() -> Sandbox:
     """The process-wide sandbox, started on first call and stopped at exit.
 
     jsm_nb uses it when no client id is configured. Every call returns the
-    same object.
+    same object. It is poisoned (``Sandbox(poison=True)``) when the environment
+    variable ``JSM_NB_SANDBOX_POISON`` is 1, true, yes or on at the first call.
     """
     global _default
     with _default_lock:
         if _default is None:
-            _default = Sandbox()
+            poison = os.environ.get(POISON_VARIABLE, "").strip().lower() in _TRUE
+            _default = Sandbox(poison=poison)
             atexit.register(_default.close)
         return _default

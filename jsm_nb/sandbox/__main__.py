@@ -6,6 +6,8 @@ the sandbox, then serves until Ctrl-C (or SIGTERM).
 ``--latency 0.05`` delays every API answer by 50 ms (``Faults.latency``).
 ``--sign-in`` plays the user once before printing: the exported token file then
 already holds a login to the first site, so scripts (``bench/``) need no browser.
+``--poison`` puts a script in front of every name and summary the sandbox serves
+(``Sandbox(poison=True)``), to check that a notebook shows them escaped.
 """
 
 from __future__ import annotations
@@ -72,6 +74,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="sign in to the first site before printing, so the token file holds a login",
     )
+    parser.add_argument(
+        "--poison",
+        action="store_true",
+        help="put a script in every name and summary, to check that notebooks escape them",
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
     with run(
@@ -80,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         access_token_lifetime=args.access_token_lifetime,
         requests=args.requests,
         seed=args.seed,
+        poison=args.poison,
     ) as sb:
         sb.faults.latency = args.latency
         if args.sign_in:

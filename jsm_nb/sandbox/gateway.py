@@ -15,10 +15,11 @@ from typing import Any
 
 from . import data, jsm
 from .auth import Authority, Grant
+from .data.poison import mark
 from .faults import Faults
 from .server import Reply, Request, Stats, json_reply
 
-__all__ = ["USER", "GatewayApp"]
+__all__ = ["USER", "GatewayApp", "user"]
 
 #: The signed-in sandbox user, as ``GET /me`` returns them: the analyst of the seeded data.
 USER: Mapping[str, Any] = {
@@ -39,6 +40,12 @@ USER: Mapping[str, Any] = {
         "location": "London",
     },
 }
+
+
+def user(*, poison: bool = False) -> Mapping[str, Any]:
+    """:data:`USER`; with ``poison``, their name carries a script (:mod:`.data.poison`)."""
+    return {**USER, "name": mark(str(USER["name"]), "user", poison)}
+
 
 _ACCOUNT_SCOPES = frozenset({"read:me", "offline_access"})  # not tied to a site
 _PRODUCT_PREFIXES = ("/rest/servicedeskapi/", "/rest/api/3/")
@@ -80,17 +87,29 @@ class GatewayApp:
     seed, requests : int
         Passed to :func:`.data.site_data`: the seed and the number of JSM
         requests per site.
+    poison : bool
+        Passed to :func:`.data.site_data` too: a script in every name and summary, the
+        sites' and the user's included.
     """
 
     def __init__(
-        self, authority: Authority, faults: Faults, stats: Stats, *, seed: int, requests: int
+        self,
+        authority: Authority,
+        faults: Faults,
+        stats: Stats,
+        *,
+        seed: int,
+        requests: int,
+        poison: bool = False,
     ) -> None:
         self._authority = authority
         self._faults = faults
         self._stats = stats
         self._seed = seed
         self._requests = requests
-        self._sites = _site_order(data.SITES, seed)
+        self._poison = poison
+        self._user = user(poison=poison)
+        self._sites = _site_order(data.listed_sites(poison=poison), seed)
         self._site_ids = {str(site["id"]) for site in data.SITES}
 
     def resources(self, scopes: Iterable[str]) -> list[dict[str, Any]]:
@@ -125,7 +144,7 @@ class GatewayApp:
         if request.method == "GET" and path == "/me":
             if "read:me" not in grant.scopes:
                 return json_reply(401, _SCOPE_MISMATCH)
-            return json_reply(200, USER)
+            return json_reply(200, self._user)
         return json_reply(404, {"code": 404, "message": "Not Found"})
 
     def _grant(self, request: Request) -> Grant | None:
@@ -142,7 +161,9 @@ class GatewayApp:
         required = jsm.required_scopes(request.method, path)
         if required and required.isdisjoint(grant.scopes):
             return json_reply(401, _SCOPE_MISMATCH)
-        site = data.site_data(cloud_id, seed=self._seed, requests=self._requests)
+        site = data.site_data(
+            cloud_id, seed=self._seed, requests=self._requests, poison=self._poison
+        )
         status, body, headers = jsm.dispatch(
             site, request.method, path, request.query, request.headers, data.ANALYST_ACCOUNT_ID
         )

@@ -1,8 +1,9 @@
 """The seeded content of the sandbox's three fake Jira Service Management sites.
 
-Everything here is a pure function of ``(cloudid, seed, requests)``: the same arguments give
-the same data in every process, whatever the clock says. The sandbox's "now" is the fixed
-:data:`NOW_MS` (2026-11-01T00:00Z), the end of the twelve months the requests span.
+Everything here is a pure function of ``(cloudid, seed, requests, poison)``: the same
+arguments give the same data in every process, whatever the clock says. The sandbox's "now"
+is the fixed :data:`NOW_MS` (2026-11-01T00:00Z), the end of the twelve months the requests
+span.
 
 What filters and ordering need is built eagerly, from one ``random.Random`` seeded by the
 site and the seed, as compact records (:class:`Request` is a named tuple of ints and short
@@ -14,7 +15,8 @@ come out the same in whatever order pages are asked for.
 The modules, one job each: :mod:`.catalogue` (the clock, the sites, the workflow),
 :mod:`.desks` (the desk catalogue), :mod:`.words` (names and phrases), :mod:`.model` (the
 records), :mod:`.generate` (the seeded generator), :mod:`.details` (what is derived on
-demand) and :mod:`.sites` (sites by cloud id, cached).
+demand), :mod:`.sites` (sites by cloud id, cached) and :mod:`.poison` (the scripts a
+poisoned site carries in its names, and the scan that finds them in HTML).
 """
 
 from .catalogue import (
@@ -52,7 +54,7 @@ from .details import (
     slas,
 )
 from .model import Desk, Organization, Queue, Request, RequestType, SiteData, User
-from .sites import build_site, site_data
+from .sites import build_site, listed_sites, site_data
 
 __all__ = [
     "ANALYST_ACCOUNT_ID",
@@ -91,6 +93,7 @@ __all__ = [
     "build_site",
     "comments",
     "field_values",
+    "listed_sites",
     "queue_members",
     "site_data",
     "slas",

@@ -24,6 +24,7 @@ from .catalogue import (
     WAITING_FOR_SUPPORT,
 )
 from .model import Queue, Request, SiteData
+from .poison import mark
 from .words import (
     COMMENT_OPENERS,
     DESCRIPTION_EXTRA,
@@ -235,9 +236,18 @@ def slas(site: SiteData, request: Request) -> tuple[Sla, Sla]:
     within = not desk.business_hours or (local_now.weekday() < 5 and 9 <= local_now.hour < 17)
     first_id = 10_030 + 10 * desk.index
     goal = PRIORITIES[request.priority].response_goal
+    poison = site.poisoned
     return (
-        Sla(first_id, "Time to first response", _cycle(request, goal, _RESPONDED, within)),
-        Sla(first_id + 1, "Time to resolution", _resolution_cycle(request, within)),
+        Sla(
+            first_id,
+            mark("Time to first response", "sla", poison),
+            _cycle(request, goal, _RESPONDED, within),
+        ),
+        Sla(
+            first_id + 1,
+            mark("Time to resolution", "sla", poison),
+            _resolution_cycle(request, within),
+        ),
     )
 
 

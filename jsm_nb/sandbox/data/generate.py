@@ -37,6 +37,7 @@ from .catalogue import (
 )
 from .desks import DESK_AGENTS, DESKS, QUEUE_FIELDS, QUEUE_RULES
 from .model import Desk, Organization, Queue, Request, RequestType, SiteData, User
+from .poison import mark
 from .words import FIRST_NAMES, LAST_NAMES, ORG_NAMES, TIME_ZONES
 
 __all__ = ["generate"]
@@ -53,7 +54,7 @@ _HOUR_WEIGHT = (
 # fmt: on
 
 
-def generate(site: Mapping[str, str], seed: int, count: int) -> SiteData:
+def generate(site: Mapping[str, str], seed: int, count: int, *, poison: bool = False) -> SiteData:
     """Build the data of one sandbox site from its seed.
 
     Parameters
@@ -64,6 +65,9 @@ def generate(site: Mapping[str, str], seed: int, count: int) -> SiteData:
         Seed of every random choice.
     count : int
         How many customer requests to create; zero or more.
+    poison : bool
+        Put a script in front of the site's, users', organisations', desks' and request
+        types' names and of the summaries (:func:`.poison.mark`); nothing else changes.
 
     Returns
     -------
@@ -72,21 +76,22 @@ def generate(site: Mapping[str, str], seed: int, count: int) -> SiteData:
     """
     rng = random.Random(f"jsm-sandbox:{site['id']}:{seed}")
     offset, zone, domain = SITE_ZONES[site["name"]]
-    users, organizations = _directory(rng, domain)
-    desks, request_types = _desks()
+    users, organizations = _directory(rng, domain, poison)
+    desks, request_types = _desks(poison)
     requests = _requests(rng, count, offset, users, organizations, desks, request_types)
     per_desk: list[list[int]] = [[] for _ in desks]
     for request in requests:
         per_desk[request.desk].append(request.position)
     return SiteData(
         cloudid=site["id"],
-        name=site["name"],
+        name=mark(site["name"], "site", poison),
         url=site["url"],
         salt=rng.getrandbits(64),
         utc_offset=offset,
         tz=timezone(timedelta(minutes=offset)),
         time_zone=zone,
         seed=seed,
+        poisoned=poison,
         users=users,
         organizations=organizations,
         desks=desks,
@@ -100,7 +105,7 @@ def generate(site: Mapping[str, str], seed: int, count: int) -> SiteData:
 
 
 def _directory(
-    rng: random.Random, domain: str
+    rng: random.Random, domain: str, poison: bool
 ) -> tuple[tuple[User, ...], tuple[Organization, ...]]:
     """Agents (the analyst first), then customers; and the organisations customers belong to."""
     org_names = sorted(rng.sample(ORG_NAMES, _ORGANIZATIONS_PER_SITE))
@@ -113,7 +118,7 @@ def _directory(
     users = [
         User(
             ANALYST_ACCOUNT_ID,
-            "Riley Chen",
+            mark("Riley Chen", "user", poison),
             "riley.chen@analytics.example",
             "Europe/London",
             active=True,
@@ -139,7 +144,7 @@ def _directory(
         users.append(
             User(
                 account_id,
-                f"{first} {last}",
+                mark(f"{first} {last}", "user", poison),
                 email,
                 rng.choice(TIME_ZONES),
                 active=agent or rng.random() > 0.03,
@@ -150,7 +155,7 @@ def _directory(
     organizations = tuple(
         Organization(
             id=k + 1,
-            name=name,
+            name=mark(name, "organization", poison),
             uuid=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
             created=NOW_MS - WINDOW_MS - rng.randrange(30, 900) * DAY,
             members=tuple(members[k]),
@@ -164,7 +169,7 @@ def _mail_domain(org_name: str) -> str:
     return "".join(c for c in org_name.split()[0].lower() if c.isalpha()) + ".example"
 
 
-def _desks() -> tuple[tuple[Desk, ...], tuple[RequestType, ...]]:
+def _desks(poison: bool) -> tuple[tuple[Desk, ...], tuple[RequestType, ...]]:
     """The service desks and their request types, with site-wide ids."""
     desks: list[Desk] = []
     types: list[RequestType] = []
@@ -176,14 +181,14 @@ def _desks() -> tuple[tuple[Desk, ...], tuple[RequestType, ...]]:
                 RequestType(
                     id=len(types) + 1,
                     desk=index,
-                    name=spec_type.name,
+                    name=mark(spec_type.name, "request_type", poison),
                     description=spec_type.description,
                     group_ids=(group_base + spec_type.group,),
                     icon_id=10_500 + len(types),
                     issue_type=ISSUE_TYPES[spec_type.issue_type],
                     approval=spec_type.approval,
                     weight=spec_type.weight,
-                    summaries=spec_type.summaries,
+                    summaries=tuple(mark(s, "summary", poison) for s in spec_type.summaries),
                 )
             )
         group_base += len(spec.groups)
@@ -193,7 +198,7 @@ def _desks() -> tuple[tuple[Desk, ...], tuple[RequestType, ...]]:
                 id=index + 1,
                 project_id=10_001 + index,
                 key=spec.key,
-                name=spec.name,
+                name=mark(spec.name, "service_desk", poison),
                 business_hours=spec.business_hours,
                 agents=DESK_AGENTS[spec.key],
                 request_types=tuple(range(first_type, len(types))),

@@ -132,7 +132,8 @@ class SiteData:
     """Everything one fake site holds. Hashable by identity, so it can key caches.
 
     ``tz`` is the site's zone (agents see every date in it), ``utc_offset`` its offset in
-    minutes and ``time_zone`` its name.
+    minutes and ``time_zone`` its name. ``poisoned`` sites carry a script in every name and
+    summary (:mod:`.poison`).
     """
 
     cloudid: str
@@ -143,6 +144,7 @@ class SiteData:
     tz: timezone
     time_zone: str
     seed: int
+    poisoned: bool
     users: tuple[User, ...]
     organizations: tuple[Organization, ...]
     desks: tuple[Desk, ...]

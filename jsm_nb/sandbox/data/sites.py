@@ -7,15 +7,18 @@ import threading
 from .catalogue import SITES
 from .generate import generate
 from .model import SiteData
+from .poison import mark
 
-__all__ = ["build_site", "site_data"]
+__all__ = ["build_site", "listed_sites", "site_data"]
 
-_CACHE: dict[tuple[str, int, int], SiteData] = {}
-_BUILDING: dict[tuple[str, int, int], threading.Lock] = {}
+_CACHE: dict[tuple[str, int, int, bool], SiteData] = {}
+_BUILDING: dict[tuple[str, int, int, bool], threading.Lock] = {}
 _LOCK = threading.Lock()
 
 
-def site_data(cloudid: str, *, seed: int = 0, requests: int = 5000) -> SiteData:
+def site_data(
+    cloudid: str, *, seed: int = 0, requests: int = 5000, poison: bool = False
+) -> SiteData:
     """The data of one sandbox site, built on first use and cached.
 
     Parameters
@@ -27,6 +30,9 @@ def site_data(cloudid: str, *, seed: int = 0, requests: int = 5000) -> SiteData:
     requests : int, default 5000
         How many customer requests the site holds, spread over the twelve months before
         :data:`.NOW_MS`.
+    poison : bool, default False
+        Put a script in front of every name and summary (:mod:`.poison`); the data is
+        otherwise the same.
 
     Returns
     -------
@@ -41,22 +47,24 @@ def site_data(cloudid: str, *, seed: int = 0, requests: int = 5000) -> SiteData:
         If ``requests`` is negative.
     """
     site = _site(cloudid, requests)
-    key = (cloudid, seed, requests)
+    key = (cloudid, seed, requests, poison)
     with _LOCK:
         building = _BUILDING.setdefault(key, threading.Lock())
     with building:  # one build per key; other keys are not held up
         built = _CACHE.get(key)
         if built is None:
-            built = _CACHE[key] = generate(site, seed, requests)
+            built = _CACHE[key] = generate(site, seed, requests, poison=poison)
     return built
 
 
-def build_site(cloudid: str, *, seed: int = 0, requests: int = 5000) -> SiteData:
+def build_site(
+    cloudid: str, *, seed: int = 0, requests: int = 5000, poison: bool = False
+) -> SiteData:
     """The data of one sandbox site, built afresh: what :func:`site_data` caches.
 
     Parameters
     ----------
-    cloudid, seed, requests
+    cloudid, seed, requests, poison
         As for :func:`site_data`, which raises the same errors.
 
     Returns
@@ -64,7 +72,12 @@ def build_site(cloudid: str, *, seed: int = 0, requests: int = 5000) -> SiteData
     SiteData
         A new object on every call, equal in content for equal arguments.
     """
-    return generate(_site(cloudid, requests), seed, requests)
+    return generate(_site(cloudid, requests), seed, requests, poison=poison)
+
+
+def listed_sites(*, poison: bool = False) -> list[dict[str, str]]:
+    """:data:`.SITES` as the gateway and the consent page show them; ``poison`` marks names."""
+    return [{**site, "name": mark(site["name"], "site", poison)} for site in SITES]
 
 
 def _site(cloudid: str, requests: int) -> dict[str, str]:
