@@ -39,7 +39,7 @@ from jsm_nb import api, sandbox
 from jsm_nb.account import connection_of
 from jsm_nb.sandbox import POISON_VARIABLE
 from jsm_nb.sandbox.data import poison
-from jsm_nb.sessions import forget_sessions
+from jsm_nb.context import CONTEXT
 
 FIELDS = set(poison.PAYLOADS)
 MARKUP_TYPES = ("text/html", "text/markdown", "image/svg+xml")
@@ -199,7 +199,7 @@ def test_python_m_jsm_nb_sandbox_poison_serves_payloads() -> None:
         try:
             me = api.me(session=jsm_nb.session(config))
         finally:
-            forget_sessions(config)
+            CONTEXT.forget_sessions(config)
             process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
     assert me.name[0] == f"{poison.PAYLOADS['user']} Riley Chen"
