@@ -78,7 +78,7 @@ __all__ = [
     "styled",
 ]
 
-# The sign-in side (requests-oauthlib, filelock, the loopback server) is imported on
+# The sign-in side (requests-oauthlib, the loopback server) is imported on
 # first use of one of these names, so that ``import jsm_nb`` costs little more than
 # pandas and requests (bench/startup.py).
 _LAZY = {

@@ -37,9 +37,9 @@ from test_sandbox_gateway import _exports
 import jsm_nb
 from jsm_nb import api, sandbox
 from jsm_nb.account import connection_of
+from jsm_nb.context import CONTEXT
 from jsm_nb.sandbox import POISON_VARIABLE
 from jsm_nb.sandbox.data import poison
-from jsm_nb.context import CONTEXT
 
 FIELDS = set(poison.PAYLOADS)
 MARKUP_TYPES = ("text/html", "text/markdown", "image/svg+xml")

@@ -57,7 +57,7 @@ def test_public_names_are_exactly_those_in_all() -> None:
 def test_import_leaves_the_sign_in_side_until_first_use() -> None:
     probe = (
         "import sys, jsm_nb\n"
-        "heavy = ('jsm_nb.sessions', 'requests_oauthlib', 'filelock', 'ipywidgets', 'tqdm',\n"
+        "heavy = ('jsm_nb.sessions', 'requests_oauthlib', 'ipywidgets', 'tqdm',\n"
         "         'jsm_nb.sandbox')\n"
         "print(*[m for m in heavy if m in sys.modules])\n"
         "print(jsm_nb.session.__module__, jsm_nb.login.__module__, jsm_nb.JsmSession.__name__)\n"
