@@ -8,14 +8,13 @@ the environment variable to set.
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from .errors import ConfigError
+from .origin import AmbiguousUrl, origin_of
 
 __all__ = ["Config", "is_loopback_url"]
 
@@ -52,13 +51,15 @@ def default_token_path() -> Path:
 
 
 def is_loopback_url(url: str) -> bool:
-    """Whether ``url`` points at this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
+    """Whether ``url`` points at this machine (``localhost``, 127.0.0.0/8, ``::1``).
+
+    Read as the connection reads it (:func:`~jsm_nb.origin.origin_of`): a URL that
+    parsers could read as naming different hosts, such as ``http://evil\\@localhost``,
+    is not loopback.
+    """
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
+        return origin_of(url).is_loopback
+    except AmbiguousUrl:
         return False
 
 
@@ -71,16 +72,17 @@ _EXAMPLES = {
 
 def _check_url(url: str, variable: str) -> str:
     """Return ``url`` without a trailing slash, or raise naming ``variable``."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    try:
+        origin = origin_of(url)
+    except AmbiguousUrl as error:
         raise ConfigError(
-            f"{variable} must be an absolute URL, got {url!r}: set it to one such as "
-            f"{_EXAMPLES[variable]}.",
+            f"{variable} must be an absolute URL that names its host plainly, but the URL "
+            f"{error.reason}: set it to one such as {_EXAMPLES[variable]}.",
             variable=variable,
-        )
-    if parts.scheme == "http" and not is_loopback_url(url):
+        ) from None
+    if origin.scheme == "http" and not origin.is_loopback:
         raise ConfigError(
-            f"{variable} uses plain http on a host that is not this machine ({parts.hostname}); "
+            f"{variable} uses plain http on a host that is not this machine ({origin.host}); "
             f"use https, or set {variable} to a loopback address.",
             variable=variable,
         )
