@@ -171,8 +171,12 @@ class Config:
 
     @property
     def store_key(self) -> str:
-        """The key of this app's logins in the token file (auth host and client id)."""
-        return f"{self.auth_url} {self.client_id}"
+        """The key of this app's logins in the token file: auth host, API host and client id.
+
+        A login is used only with the API host it was made for: a ``.env`` that points
+        ``JSM_NB_API_URL`` elsewhere finds no login to send there.
+        """
+        return f"{self.auth_url} {self.api_url} {self.client_id}"
 
     @classmethod
     def from_env(

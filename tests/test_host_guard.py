@@ -4,22 +4,26 @@ A recording server on another loopback port stands for a host that must never ge
 the token. Tricky URLs (ones that parsers read differently, look-alike hosts, other
 ports and schemes) are sent through every path of a session: ``get``, ``request``,
 ``send`` of a prepared request, redirects and the refresh-and-retry after a 401.
-The recorder must never see an ``Authorization`` header.
+The recorder must never see an ``Authorization`` header, and a login is used only
+with the API host it was made for.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import http.server
 import json
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import requests
 
 import jsm_nb
+from jsm_nb import LoginRequired
 from jsm_nb.sandbox import Sandbox
 from jsm_nb.sessions import TokenGuardAdapter, TokenRefused
 from jsm_nb.store import FileStore
@@ -375,4 +379,36 @@ def test_the_401_retry_is_sent_through_the_guard(
     assert [r.status_code for r in response.history] == [401]
     assert response.ok
     assert isinstance(response.connection, TokenGuardAdapter)  # the retry's last check
+    assert recorder.requests == []
+
+
+# -- a login is used only with the API host it was made for --------------------------
+
+
+def test_a_login_is_not_used_with_another_api_host(
+    signed_in: jsm_nb.Config, recorder: Recorder
+) -> None:
+    jsm_nb.session(signed_in)  # the login works with its own API host
+    elsewhere = dataclasses.replace(signed_in, api_url=recorder.url)
+    refusal = _failure(lambda: jsm_nb.session(elsewhere))
+    assert recorder.authorizations() == []  # above all
+    assert recorder.requests == []
+    assert isinstance(refusal, LoginRequired)
+    assert "no stored login was found for this app and API host" in str(refusal)
+
+
+def test_a_login_stored_without_its_api_host_is_not_used(
+    signed_in: jsm_nb.Config, recorder: Recorder
+) -> None:
+    store = FileStore(signed_in.token_path)
+    with store.lock():
+        login: Any = store.read(login_entry(signed_in))
+        store.write(login_entry(signed_in), None)
+        store.write(f"login {signed_in.auth_url} {signed_in.client_id}", login)  # older format
+    for config in (dataclasses.replace(signed_in, api_url=recorder.url), signed_in):
+        refusal = _failure(functools.partial(jsm_nb.session, config))
+        assert recorder.authorizations() == []  # above all
+        assert isinstance(refusal, LoginRequired)
+        assert "not bound to an API host" in str(refusal)
+        assert login["access_token"] not in str(refusal)
     assert recorder.requests == []
