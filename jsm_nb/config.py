@@ -8,14 +8,13 @@ the environment variable to set.
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from .errors import ConfigError
+from .origin import AmbiguousUrl, origin_of
 
 __all__ = ["Config", "is_loopback_url"]
 
@@ -52,13 +51,15 @@ def default_token_path() -> Path:
 
 
 def is_loopback_url(url: str) -> bool:
-    """Whether ``url`` points at this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
+    """Whether ``url`` points at this machine (``localhost``, 127.0.0.0/8, ``::1``).
+
+    Read as the connection reads it (:func:`~jsm_nb.origin.origin_of`): a URL that
+    parsers could read as naming different hosts, such as ``http://evil\\@localhost``,
+    is not loopback.
+    """
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
+        return origin_of(url).is_loopback
+    except AmbiguousUrl:
         return False
 
 
@@ -71,16 +72,17 @@ _EXAMPLES = {
 
 def _check_url(url: str, variable: str) -> str:
     """Return ``url`` without a trailing slash, or raise naming ``variable``."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    try:
+        origin = origin_of(url)
+    except AmbiguousUrl as error:
         raise ConfigError(
-            f"{variable} must be an absolute URL, got {url!r}: set it to one such as "
-            f"{_EXAMPLES[variable]}.",
+            f"{variable} must be an absolute URL that names its host plainly, but the URL "
+            f"{error.reason}: set it to one such as {_EXAMPLES[variable]}.",
             variable=variable,
-        )
-    if parts.scheme == "http" and not is_loopback_url(url):
+        ) from None
+    if origin.scheme == "http" and not origin.is_loopback:
         raise ConfigError(
-            f"{variable} uses plain http on a host that is not this machine ({parts.hostname}); "
+            f"{variable} uses plain http on a host that is not this machine ({origin.host}); "
             f"use https, or set {variable} to a loopback address.",
             variable=variable,
         )
@@ -177,8 +179,12 @@ class Config:
 
     @property
     def store_key(self) -> str:
-        """The key of this app's logins in the token file (auth host and client id)."""
-        return f"{self.auth_url} {self.client_id}"
+        """The key of this app's logins in the token file: auth host, API host and client id.
+
+        A login is used only with the API host it was made for: a ``.env`` that points
+        ``JSM_NB_API_URL`` elsewhere finds no login to send there.
+        """
+        return f"{self.auth_url} {self.api_url} {self.client_id}"
 
     @classmethod
     def from_env(

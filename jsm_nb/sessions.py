@@ -3,8 +3,14 @@
 Built on requests-oauthlib's ``OAuth2Session``, with the token handling owned
 here: a :class:`BearerAuth` takes a valid token from the
 :class:`~jsm_nb.tokens.TokenManager` (refreshed ahead of expiry, under locks)
-and re-sends a request once after a 401 that a refresh can cure. The bearer
-token is only ever sent to the configured API host.
+and re-sends a request once after a 401 that a refresh can cure.
+
+The bearer token goes only to the configured API origin (scheme, host and port),
+judged by :func:`~jsm_nb.origin.origin_of` on the prepared request, as the
+connection will read it: when the token is attached (:class:`BearerAuth`), when a
+redirect is followed (:meth:`JsmSession.rebuild_auth`), and last in the session's
+adapters (:class:`TokenGuardAdapter`) just before a connection is opened, whoever
+prepared the request; the 401 retry goes through them too.
 """
 
 from __future__ import annotations
@@ -21,12 +27,13 @@ from requests_oauthlib import OAuth2Session
 
 from .config import Config
 from .context import CONTEXT
-from .errors import ApiError, ConfigError
+from .errors import ApiError, ConfigError, JsmError
+from .origin import AmbiguousUrl, Origin, origin_of
 from .retry import AtlassianRetry, ThrottleListener
 from .store import Store
 from .tokens import TokenManager
 
-__all__ = ["BearerAuth", "JsmSession", "Site", "session"]
+__all__ = ["BearerAuth", "JsmSession", "Site", "TokenGuardAdapter", "TokenRefused", "session"]
 
 RETRY_STATUSES = (429, 502, 503, 504)
 
@@ -118,21 +125,56 @@ def _no_answer(error: requests.RequestException, timeout: Any) -> str:
     return f"{what}. Check the network connection (and any proxy), then try again"
 
 
+class TokenRefused(JsmError, ValueError):
+    """The Atlassian token was not sent: the URL is not on the API origin, or is ambiguous."""
+
+
+_INSTEAD = "Pass a path such as '/rest/servicedeskapi/request' instead."
+
+
+def _refusal(api: Origin, url: str) -> TokenRefused | None:
+    """Why the token may not go to ``url`` (an error that never holds a token to raise), or
+    ``None`` when ``url`` names exactly the API origin ``api``, unambiguously."""
+    try:
+        target = origin_of(url)
+    except AmbiguousUrl as error:
+        return TokenRefused(
+            f"Refusing to send the Atlassian token: the URL {error.reason}, so it is unclear "
+            f"which host would get it. {_INSTEAD}"
+        )
+    if target != api:
+        return TokenRefused(
+            f"Refusing to send the Atlassian token to {target}: only {api} receives it. {_INSTEAD}"
+        )
+    return None
+
+
+def _require_api_origin(api: Origin, url: str) -> None:
+    """Raise :class:`TokenRefused` unless ``url`` names exactly the API origin ``api``."""
+    refused = _refusal(api, url)
+    if refused is not None:
+        raise refused
+
+
 class BearerAuth(requests.auth.AuthBase):
     """Adds the bearer token; after a 401 that a refresh can cure, refreshes and re-sends once.
 
-    Only a request that carried the token is re-sent: a redirect to another host
-    loses the token (:meth:`JsmSession.rebuild_auth`), and that host's 401 must
-    not earn it a fresh one.
+    The token is added only when the prepared request names exactly the API
+    origin ``api``; anything else raises :class:`TokenRefused`. Only a request
+    that carried the token is re-sent: a redirect to another host loses the token
+    (:meth:`JsmSession.rebuild_auth`), and that host's 401 must not earn it a
+    fresh one.
     """
 
-    def __init__(self, tokens: TokenManager) -> None:
+    def __init__(self, tokens: TokenManager, api: Origin) -> None:
         self.tokens = tokens
+        self.api = api
 
     def __repr__(self) -> str:
         return "BearerAuth(<token hidden>)"
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        _require_api_origin(self.api, request.url or "")
         sent = self.tokens.access_token()
         request.headers["Authorization"] = f"Bearer {sent}"
 
@@ -147,7 +189,7 @@ class BearerAuth(requests.auth.AuthBase):
             again = response.request.copy()
             again.deregister_hook("response", retry_once)  # type: ignore[no-untyped-call]
             again.headers["Authorization"] = f"Bearer {fresh}"
-            assert response.connection is not None
+            assert response.connection is not None  # a guarded adapter (TokenGuardAdapter)
             retried: requests.Response = response.connection.send(again, **kwargs)
             retried.history.append(response)
             retried.request = again
@@ -157,14 +199,36 @@ class BearerAuth(requests.auth.AuthBase):
         return request
 
 
+class TokenGuardAdapter(HTTPAdapter):
+    """An adapter that sends an ``Authorization`` header only to the API origin.
+
+    The last check before a connection opens, on the final prepared request: it
+    holds for requests prepared elsewhere or changed after they were prepared,
+    for redirects and for the 401 retry. Its retries (urllib3's) stay on the
+    connection pool of the request's own host.
+    """
+
+    def __init__(self, api: Origin, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.api = api
+
+    def send(
+        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        if "Authorization" in request.headers:
+            _require_api_origin(self.api, request.url or "")
+        return super().send(request, *args, **kwargs)
+
+
 class JsmSession(OAuth2Session):  # type: ignore[misc]
     """A requests session for one Jira site, signed in through OAuth 2.0 (3LO).
 
     Relative paths go to the site through Atlassian's gateway:
     ``s.get("/rest/servicedeskapi/servicedesk")`` requests
     ``{api_url}/ex/jira/{cloudid}/rest/servicedeskapi/servicedesk``. Absolute URLs
-    are accepted only on the API host, so the token never reaches another host
-    (not even a site URL from ``_links``), redirects included.
+    are accepted only on the API origin, so the token never reaches another host
+    (not even a site URL from ``_links``), redirects included; a URL that parsers
+    could read as naming different hosts is refused (:class:`TokenRefused`).
 
     Idempotent requests are retried after 429, 502, 503, 504 and dropped
     connections, honouring ``Retry-After``; each wait is reported to the
@@ -180,7 +244,8 @@ class JsmSession(OAuth2Session):  # type: ignore[misc]
         self.site = site
         self.tokens = tokens
         self.throttle_listeners: list[ThrottleListener] = []
-        self.auth = BearerAuth(tokens)
+        self.api_origin = origin_of(config.api_url)
+        self.auth = BearerAuth(tokens, self.api_origin)
         retry = AtlassianRetry(
             total=config.max_retries,
             status_forcelist=RETRY_STATUSES,
@@ -188,7 +253,12 @@ class JsmSession(OAuth2Session):  # type: ignore[misc]
             raise_on_status=False,
             listeners=self.throttle_listeners,
         )
-        self.mount(f"{self.api_url}/", HTTPAdapter(pool_maxsize=16, max_retries=retry))
+        for prefix in ("https://", "http://"):  # redirects off the API origin use these
+            self.mount(prefix, TokenGuardAdapter(self.api_origin))
+        self.mount(
+            f"{self.api_url}/",
+            TokenGuardAdapter(self.api_origin, pool_maxsize=16, max_retries=retry),
+        )
 
     def __repr__(self) -> str:
         site = self.site.name if self.site else None
@@ -223,8 +293,8 @@ class JsmSession(OAuth2Session):  # type: ignore[misc]
         )
 
     def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: Any) -> None:
-        """On a redirect, keep the token only when the target is the API host itself."""
-        if not self._on_api_host(prepared_request.url or ""):
+        """On a redirect, keep the token only when the target is the API origin itself."""
+        if _refusal(self.api_origin, prepared_request.url or "") is not None:
             prepared_request.headers.pop("Authorization", None)
 
     def accessible_sites(self) -> list[Site]:
@@ -235,19 +305,11 @@ class JsmSession(OAuth2Session):  # type: ignore[misc]
         return [Site.from_resource(resource) for resource in response.json()]
 
     def _resolve(self, url: str) -> str:
+        """``url`` made absolute; one off the API origin is refused before anything is sent."""
         if url.startswith("/"):
             return self.base_url + url
-        if not self._on_api_host(url):
-            host = urlsplit(url).hostname
-            raise ValueError(
-                f"Refusing to send the Atlassian token to {host!r}: only {self.api_url} "
-                "receives it. Pass a path such as '/rest/servicedeskapi/request' instead."
-            )
+        _require_api_origin(self.api_origin, url)
         return url
-
-    def _on_api_host(self, url: str) -> bool:
-        target, api = urlsplit(url), urlsplit(self.api_url)
-        return (target.scheme, target.hostname, target.port) == (api.scheme, api.hostname, api.port)
 
     def _repr_html_(self) -> str:
         """Who is connected to which site, for notebooks (escaped; never a token)."""

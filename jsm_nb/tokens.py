@@ -44,8 +44,18 @@ def _lost(since: float) -> str:
 
 
 def login_entry(config: Config) -> str:
-    """The store entry holding the login of ``config``'s app."""
+    """The store entry holding the login of ``config``'s app, for its API host only."""
     return f"login {config.store_key}"
+
+
+def _no_login(config: Config, store: Store) -> str:
+    """Why ``store`` has no login for ``config``, for :class:`LoginRequired`."""
+    if store.read(f"login {config.auth_url} {config.client_id}") is not None:
+        return (
+            "the token file holds this app's login in an older form, not bound to an API host; "
+            "it is not used, so that it cannot be sent to another API host"
+        )
+    return "no stored login was found for this app and API host"
 
 
 class TokenManager:
@@ -123,7 +133,7 @@ class TokenManager:
     def _stored(self) -> dict[str, Any]:
         token = self.store.read(self._entry)
         if token is None:
-            raise LoginRequired("no stored login was found for this app")
+            raise LoginRequired(_no_login(self.config, self.store))
         if "dead" in token:
             raise LoginRequired(f"the stored login can no longer be used ({token['dead']})")
         return dict(token)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from jsm_nb import Config
+from jsm_nb import Config, ConfigError
+from jsm_nb.config import is_loopback_url
 
 
 def test_environment_wins_over_dotenv_and_arguments_win_over_both(tmp_path: Path) -> None:
@@ -49,3 +50,35 @@ def test_plain_http_is_accepted_on_loopback(url: str) -> None:
 def test_unknown_override_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="no setting"):
         Config.from_env(env={}, dotenv=None, client_idd="typo")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://evil\\@localhost",  # urllib3 connects to evil; urllib.parse reads localhost
+        "http://evil.example\\@127.0.0.1:8080/",
+        "http://evil@localhost",
+        "http://localhost%2F@evil.example",
+        "http://localhost%40evil.example",
+        "http://localhost\t.evil.example",
+        "http://localhost.",
+        "http://127.1",
+        "http://0x7f.0.0.1",
+        "http://2130706433",
+        "http://[::ffff:127.0.0.1]",
+        "http://\uff4cocalhost",  # a full-width l
+        "http:/\\localhost",
+        "http://localhost:08765",
+    ],
+)
+def test_an_ambiguous_url_is_refused_naming_the_variable(url: str) -> None:
+    with pytest.raises(ConfigError, match="JSM_NB_API_URL must be an absolute URL") as caught:
+        Config(client_id="id", client_secret="s", api_url=url)
+    assert caught.value.variable == "JSM_NB_API_URL"
+    assert not is_loopback_url(url)
+
+
+def test_a_password_in_a_url_is_refused_without_showing_it() -> None:
+    with pytest.raises(ConfigError, match="user name or password") as caught:
+        Config(client_id="id", client_secret="s", auth_url="https://me:hunter2@auth.example.com")
+    assert "hunter2" not in str(caught.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import http.server
 import threading
 import time
@@ -96,15 +97,20 @@ def test_a_redirect_to_another_host_loses_the_token(
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         api = f"http://127.0.0.1:{server.server_address[1]}"
-        s = jsm_nb.JsmSession(signed_in, jsm_nb.session(signed_in).tokens)
-        s.api_url = api
-        response = s.get(f"{api}/start")
+        response = _session_on(signed_in, api).get(f"{api}/start")
     finally:
         server.shutdown()
         server.server_close()
     assert response.status_code == 200
     assert str(redirecting.seen[0]).startswith("Bearer ")
     assert seen == [None]
+
+
+def _session_on(config: jsm_nb.Config, api: str) -> jsm_nb.JsmSession:
+    """A session of ``config``'s login whose API host is ``api`` (a stand-in server)."""
+    return jsm_nb.JsmSession(
+        dataclasses.replace(config, api_url=api), jsm_nb.session(config).tokens
+    )
 
 
 @contextlib.contextmanager
@@ -118,11 +124,10 @@ def _serving(handler: type[_Recorder]) -> Iterator[str]:
         server.server_close()
 
 
-def _redirecting_api(config: jsm_nb.Config) -> tuple[jsm_nb.JsmSession, type[_Recorder]]:
-    """A session of ``config``'s login, and a handler to serve as its API host: it records
-    the Authorization header and redirects (set ``redirect_to``)."""
-    handler = type("Redirecting", (_Recorder,), {"seen": []})
-    return jsm_nb.JsmSession(config, jsm_nb.session(config).tokens), handler
+def _redirecting_api() -> type[_Recorder]:
+    """A handler to serve as a session's API host: it records the Authorization header and
+    redirects (set ``redirect_to``)."""
+    return type("Redirecting", (_Recorder,), {"seen": []})
 
 
 def test_a_redirect_target_answering_401_gets_no_token_and_causes_no_refresh(
@@ -130,11 +135,10 @@ def test_a_redirect_target_answering_401_gets_no_token_and_causes_no_refresh(
 ) -> None:
     refusing = type("Refusing", (_Recorder,), {"seen": [], "status": 401})
     with _serving(refusing) as target:
-        s, redirecting = _redirecting_api(signed_in)
+        redirecting = _redirecting_api()
         redirecting.redirect_to = f"{target}/landed"
         with _serving(redirecting) as api:
-            s.api_url = api
-            response = s.get(f"{api}/start")
+            response = _session_on(signed_in, api).get(f"{api}/start")
     assert response.status_code == 401
     assert str(redirecting.seen[0]).startswith("Bearer ")
     assert refusing.seen == [None]  # its 401 did not earn it a fresh token
@@ -147,7 +151,7 @@ def test_a_redirect_off_the_exact_api_origin_loses_the_token(
 ) -> None:
     landing = type("Landing", (_Recorder,), {"seen": []})
     with _serving(landing) as other:
-        s, redirecting = _redirecting_api(signed_in)
+        redirecting = _redirecting_api()
         with _serving(redirecting) as api:
             port, api_port = other.rsplit(":", 1)[1], api.rsplit(":", 1)[1]
             redirecting.redirect_to = {
@@ -155,9 +159,8 @@ def test_a_redirect_off_the_exact_api_origin_loses_the_token(
                 "another spelling": f"http://localhost:{api_port}/landed",  # same socket
                 "https": f"https://127.0.0.1:{api_port}/landed",  # another scheme
             }[target]
-            s.api_url = api
             with contextlib.suppress(jsm_nb.ApiError):  # https to a plain http server fails
-                s.get(f"{api}/start")
+                _session_on(signed_in, api).get(f"{api}/start")
     assert str(redirecting.seen[0]).startswith("Bearer ")
     assert all(seen is None for seen in landing.seen + redirecting.seen[1:])
 
