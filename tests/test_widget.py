@@ -153,6 +153,7 @@ def _garbage(sb: Sandbox, login: Login) -> str:
 
 MISTAKES = {
     "wrong state": (_wrong_state, "belongs to an older sign-in"),
+    "state cut short": (lambda sb, login: sb.approve(login.authorization_url)[:-4], "cut short"),
     "missing state": (_missing_state, "has no state"),
     "access_denied": (_declined, "Access was declined"),
     "reused code": (_reused_code, "already used or has expired"),
