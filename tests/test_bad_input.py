@@ -536,7 +536,7 @@ def test_the_loopback_listener_refuses_a_non_ascii_state_with_its_page() -> None
         port = probe.getsockname()[1]
     queries: list[str] = []
     listener = CallbackListener(
-        f"http://127.0.0.1:{port}/callback", lambda: "s" * 43, queries.append, timeout=10
+        f"http://127.0.0.1:{port}/callback", "s" * 43, queries.append, timeout=10
     )
     try:
         answer = requests.get(

@@ -17,6 +17,8 @@ searched too.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import re
@@ -27,6 +29,7 @@ from typing import Any
 import nbformat
 import pytest
 from jupyter_client.manager import start_new_kernel
+from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 PIECE = 16  # characters of a secret that count as showing it
@@ -141,3 +144,47 @@ def test_an_executed_notebook_shows_no_secret(path: Path, tmp_path: Path) -> Non
     assert "Obtained token" in saved  # the loggers did write into the outputs
     leaked = [secret[:6] + "..." for secret in secrets if _shows(saved, secret)]
     assert not leaked, f"{path.name} shows secrets in its outputs: {leaked}"
+
+
+# What the Connect link's front end sends when it appears (the kernel answers with the
+# consent page's address): run so that nbclient sees that answer go by.
+LINK_SHOWN = """
+login.widget.connect._handle_msg(
+    {"content": {"data": {"method": "custom", "content": {"kind": "ready"}}}, "buffers": []}
+)
+"""
+
+
+def _challenge(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def test_an_executed_notebook_keeps_no_secret_in_its_widget_state(tmp_path: Path) -> None:
+    """``jupyter nbconvert --execute`` (nbclient, widget state stored) of the notebook that
+    shows the login widget: neither its ``metadata.widgets`` nor its outputs hold a
+    ``state``, a PKCE challenge or verifier, a code, a token or the client secret."""
+    path = tmp_path / "01_connect.ipynb"
+    shutil.copy(NOTEBOOKS[[p.name for p in NOTEBOOKS].index(path.name)], path)
+    notebook = nbformat.read(path, as_version=4)
+    added = [nbformat.v4.new_code_cell(LINK_SHOWN), nbformat.v4.new_code_cell(PROBE)]
+    notebook.cells.extend(added)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JSM_NB_")}  # the sandbox
+    client = NotebookClient(
+        notebook,
+        timeout=CELL_TIMEOUT,
+        kernel_name="python3",
+        store_widget_state=True,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    client.execute(env=env)
+    printed = "".join(o.get("text", "") for o in notebook.cells[-1].outputs)
+    del notebook.cells[-len(added) :]  # the probe prints the secrets
+    secrets = set(json.loads(printed))
+    secrets |= {_challenge(secret) for secret in secrets}  # the verifiers' challenges
+    widget_state = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]
+    models = [model["state"].get("_model_name") for model in widget_state["state"].values()]
+    assert "VBoxModel" in models  # the login widget's state was stored
+    saved = nbformat.writes(notebook)
+    leaked = [secret[:6] + "..." for secret in secrets if _shows(saved, secret)]
+    assert not leaked, f"the saved notebook holds sign-in secrets: {leaked}"
