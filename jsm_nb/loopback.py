@@ -72,8 +72,9 @@ REMOTE_INDICATORS = (
     "KAGGLE_KERNEL_RUN_TYPE",
 )
 
-# What ``localhost`` means to a browser whatever the hosts file says: Chromium and
-# Firefox resolve it to the loopback addresses themselves.
+# What ``localhost`` can mean to a browser, whichever of them this process's lookup
+# names (here /etc/hosts may list 127.0.0.1 alone): a browser may resolve the name
+# itself, and some try ::1 first.
 LOCALHOST_ADDRESSES = ("127.0.0.1", "::1")
 
 # Binding these fails because the address does not exist here (no IPv6 loopback):
