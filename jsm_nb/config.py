@@ -26,7 +26,7 @@ DEFAULT_SCOPES = (
     "manage:servicedesk-customer",
     "offline_access",
 )
-DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"
+DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"  # why not 127.0.0.1: see loopback.py
 DEFAULT_AUTH_URL = "https://auth.atlassian.com"
 DEFAULT_API_URL = "https://api.atlassian.com"
 

@@ -4,6 +4,10 @@ Every sign-in gets a fresh one-time ``state`` (256 bits) and a PKCE S256
 verifier. Both are kept in the store as a *pending sign-in*, so that the flow
 survives re-running the cell and restarting the kernel; a pending sign-in is
 used once, and expires after :data:`PENDING_TTL` seconds.
+
+A message that asks to start over says how for the front end in use: "click
+Connect again" in the notebook widget, "open the consent page again" at the
+terminal prompt (which shows the page again after each mistake).
 """
 
 from __future__ import annotations
@@ -21,12 +25,15 @@ from .oauth import InvalidGrant, TokenEndpoint
 from .store import Store
 from .tokens import login_entry
 
-__all__ = ["PENDING_TTL", "AuthorizationFlow"]
+__all__ = ["PENDING_TTL", "START_OVER", "AuthorizationFlow"]
 
 PENDING_TTL = 30 * 60  # seconds
 MAX_PENDING = 5  # sign-ins started (tabs opened) that can still be completed
 MAX_PASTE = 8192  # characters; a real redirect address is a few hundred
 AUDIENCE = "api.atlassian.com"
+STATE_CHARS = 43  # secrets.token_urlsafe(32): 256 bits in base64url
+START_OVER = {"widget": "click Connect again", "terminal": "open the consent page again"}
+"""How each front end starts a sign-in over, as said in error messages."""
 
 
 def _pkce_challenge(verifier: str) -> str:
@@ -99,13 +106,16 @@ class AuthorizationFlow:
         self._pending = pending
         return pending
 
-    def complete(self, text: str) -> dict[str, Any]:
+    def complete(self, text: str, start_over: str = START_OVER["widget"]) -> dict[str, Any]:
         """Finish the sign-in from the pasted redirect address and store the tokens.
 
         Parameters
         ----------
         text : str
             The address the browser was sent to after consent, or its query string.
+        start_over : str
+            How the user starts a fresh sign-in, for the messages that ask to
+            (one of :data:`START_OVER`).
 
         Returns
         -------
@@ -118,33 +128,35 @@ class AuthorizationFlow:
             The address is not a valid answer to a pending sign-in of this app, the
             user declined, the code is used or expired, or the credentials are wrong.
         """
-        params = self._parse(text)
-        pending = self._take(params.get("state"))
+        params = self._parse(text, start_over)
+        if "error" not in params and not params.get("code"):
+            raise AuthorizationError(
+                "The address has no code: it may have been cut short. Copy the whole address "
+                "from the browser's address bar after you click Accept, and paste it again."
+            )
+        pending = self._take(params.get("state"), start_over)
         try:
-            token = self._exchange(params, pending)
+            token = self._exchange(params, pending, start_over)
             self.store.write(login_entry(self.config), token)
         finally:
             if pending["state"] == self._pending["state"]:
                 self.restart()  # the used sign-in cannot serve again: offer a fresh one
         return token
 
-    def _exchange(self, params: dict[str, str], pending: dict[str, Any]) -> dict[str, Any]:
+    def _exchange(
+        self, params: dict[str, str], pending: dict[str, Any], start_over: str
+    ) -> dict[str, Any]:
         if "error" in params:
-            raise _consent_error(params)
-        if not params.get("code"):
-            raise AuthorizationError(
-                "The address has no code. Paste the whole address your browser shows "
-                "after you click Accept."
-            )
+            raise _consent_error(params, start_over)
         try:
             return TokenEndpoint(self.config).exchange(params["code"], pending["code_verifier"])
         except InvalidGrant:
             raise AuthorizationError(
                 "This sign-in address was already used or has expired (codes last about "
-                "ten minutes): click Connect again."
+                f"ten minutes): {start_over}."
             ) from None
 
-    def _parse(self, text: str) -> dict[str, str]:
+    def _parse(self, text: str, start_over: str) -> dict[str, str]:
         text = text.strip().strip("\"'<>").strip()
         if not text:
             raise AuthorizationError(
@@ -181,11 +193,11 @@ class AuthorizationFlow:
         if repeated:
             raise AuthorizationError(
                 f"The address repeats {', '.join(repeated)}: paste it exactly as the "
-                "browser shows it, or click Connect again."
+                f"browser shows it, or {start_over}."
             )
         return {name: found[0] for name, found in values.items()}
 
-    def _take(self, state: str | None) -> dict[str, Any]:
+    def _take(self, state: str | None, start_over: str) -> dict[str, Any]:
         """Remove and return the pending sign-in with ``state`` (each is used once)."""
         with self.store.lock():
             fresh = self._fresh()
@@ -194,13 +206,19 @@ class AuthorizationFlow:
                 self.store.write(self._entry, [p for p in fresh if p is not match])
         if not state:
             raise AuthorizationError(
-                "The address has no state, so it cannot be checked: click Connect again "
-                "and paste the whole address you land on."
+                "The address has no state, so it cannot be checked: it may have been cut "
+                "short. Copy the whole address from the browser's address bar and paste it "
+                f"again, or {start_over}."
+            )
+        if match is None and _cut_short(state, fresh):
+            raise AuthorizationError(
+                "This address looks cut short: its state is incomplete. Copy the whole "
+                "address from the browser's address bar (it ends with the state) and paste "
+                "it again."
             )
         if match is None:
             raise AuthorizationError(
-                "This address belongs to an older sign-in (or was used already): "
-                "click Connect again."
+                f"This address belongs to an older sign-in (or was used already): {start_over}."
             )
         return match
 
@@ -215,14 +233,22 @@ class AuthorizationFlow:
         return fresh[-1] if fresh else None
 
 
-def _consent_error(params: dict[str, str]) -> AuthorizationError:
+def _cut_short(state: str, pending: list[dict[str, Any]]) -> bool:
+    """Whether ``state`` looks like the start of a real one: shorter, or a pending one's prefix.
+
+    (Any text may be pasted; the comparison is the user's own paste against their own
+    store, which an attacker cannot time.)
+    """
+    return len(state) < STATE_CHARS or any(str(p["state"]).startswith(state) for p in pending)
+
+
+def _consent_error(params: dict[str, str], start_over: str) -> AuthorizationError:
     if params["error"] == "access_denied":
         return AuthorizationError(
-            "Access was declined on Atlassian's consent page: click Connect again and "
-            "choose Accept."
+            f"Access was declined on Atlassian's consent page: {start_over} and choose Accept."
         )
     description = params.get("error_description", "")[:200]
     return AuthorizationError(
         f"Atlassian refused the sign-in ({params['error'][:50]}: {description}). "
-        "Check the app's settings in Atlassian's developer console, then click Connect again."
+        f"Check the app's settings in Atlassian's developer console, then {start_over}."
     )

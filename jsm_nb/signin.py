@@ -18,7 +18,7 @@ from .account import Connection
 from .config import Config
 from .context import CONTEXT
 from .errors import AuthorizationError, ConfigError, JsmError, LoginRequired
-from .flow import AuthorizationFlow
+from .flow import START_OVER, AuthorizationFlow
 from .loopback import should_capture
 from .sessions import Site, choose_site, remember_site
 from .store import Store
@@ -91,6 +91,7 @@ class Login:
             auto_capture = should_capture(config.redirect_uri)
         self.auto_capture = auto_capture
         self._flow = AuthorizationFlow(config, store)
+        self._start_over = START_OVER["widget"]  # the terminal prompt says it its own way
         self._callbacks: list[EventCallback] = []
         self._widget: Any = None
 
@@ -157,7 +158,7 @@ class Login:
             Nothing is stored then. The widget shows the same message.
         """
         with self._reporting():
-            self._flow.complete(text)
+            self._flow.complete(text, self._start_over)
         CONTEXT.forget_sessions(self.config)
         self._emit(LoginEvent("signed_in", "Connected."))
 
@@ -260,15 +261,21 @@ class Login:
             return current
         for line in self._instructions():
             say(line)
-        while True:
-            url = self.authorization_url
-            try:
-                self.submit(ask("Address you were sent back to: "))
-                break
-            except AuthorizationError as error:
-                say(str(error))
-                if self.authorization_url != url:
-                    say(f"Open this new consent page: {self.authorization_url}")
+        self._start_over = START_OVER["terminal"]
+        try:
+            while True:
+                url = self.authorization_url
+                try:
+                    self.submit(ask("Address you were sent back to: "))
+                    break
+                except AuthorizationError as error:
+                    say(str(error))
+                    if self.authorization_url != url:
+                        say(f"Open this new consent page: {self.authorization_url}")
+                    else:
+                        say(f"The consent page is still: {url}")
+        finally:
+            self._start_over = START_OVER["widget"]
         return self._ask_site(ask, say)
 
     def _instructions(self) -> list[str]:

@@ -4,6 +4,13 @@ Imported only when a Login is displayed, so that ipywidgets loads only then.
 The widget holds no logic of its own: its buttons call the Login's methods, and
 it redraws itself from the Login's events (which may come from the loopback
 listener's thread) and from :meth:`Login.connection`.
+
+No sign-in secret is in the widgets' synced state, which Jupyter saves into the
+notebook (JupyterLab's "Save Widget State Automatically", ``nbconvert --execute``):
+the consent page's address holds the one-time ``state`` and the PKCE challenge, so
+the Connect link (:class:`ConnectLink`) gets it in a custom message, which is never
+saved, each time a view of it appears; and the paste box is emptied once its
+address has been submitted.
 """
 
 from __future__ import annotations
@@ -11,10 +18,13 @@ from __future__ import annotations
 import contextlib
 import html
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import anywidget
 import ipywidgets as widgets
+import traitlets
 
 from . import loopback
 from .account import Connection
@@ -24,26 +34,96 @@ from .sessions import Site
 if TYPE_CHECKING:
     from .signin import Login, LoginEvent
 
-__all__ = ["LoginWidget"]
+__all__ = ["ConnectLink", "LoginWidget"]
 
 _LINK_STYLE = (
     "display:inline-block;padding:6px 14px;border-radius:3px;background:#0052cc;"
     "color:#fff;font-weight:600;text-decoration:none"
 )
+# The link's front end: asks the kernel for the address when it appears, takes it from
+# a custom message (never synced state), and tells the kernel when it is clicked.
+_CONNECT_ESM = """
+function render({ model, el }) {
+  const link = document.createElement("a");
+  link.textContent = model.get("label");
+  link.target = "_blank";
+  link.rel = "noopener noreferrer";
+  link.style.cssText = model.get("link_style");
+  const take = (message) => {
+    if (!message || message.kind !== "url") return;
+    if (message.url) link.href = message.url;
+    else link.removeAttribute("href");
+  };
+  const opened = () => model.send({ kind: "opened" });
+  model.on("msg:custom", take);
+  link.addEventListener("click", opened);
+  link.addEventListener("auxclick", opened);
+  el.appendChild(link);
+  model.send({ kind: "ready" });
+  return () => {
+    model.off("msg:custom", take);
+    link.removeEventListener("click", opened);
+    link.removeEventListener("auxclick", opened);
+  };
+}
+export default { render };
+"""
 _BANNER_STYLE = "padding:6px 10px;border-radius:3px;background:#fff7d6;border:1px solid #e2b203"
 _STATUS_COLOUR = {True: "#216e4e", False: "#ae2e24"}
 
 
-def _link(url: str) -> str:
-    """The Connect link: a plain anchor that opens the consent page in a new browser tab."""
-    return (
-        f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer" '
-        f'style="{_LINK_STYLE}">Connect to Jira</a>'
-    )
-
-
 def _show(widget: Any, visible: bool) -> None:
     widget.layout.display = None if visible else "none"
+
+
+def _fitting() -> Any:
+    """A button's layout as wide as its label (the default width cuts longer ones)."""
+    return widgets.Layout(width="auto")
+
+
+class ConnectLink(anywidget.AnyWidget):
+    """The Connect to Jira link: opens the consent page in a new browser tab.
+
+    Its address (:attr:`url`) stays out of the synced state: each view asks the
+    kernel for it when it appears and gets it in a custom message, as does every
+    view when it changes. Until then the link has no address.
+
+    Parameters
+    ----------
+    on_open : callable
+        Called (on the kernel's thread) when the link is clicked in the browser.
+    """
+
+    _esm = _CONNECT_ESM
+    label = traitlets.Unicode("Connect to Jira").tag(sync=True)
+    link_style = traitlets.Unicode(_LINK_STYLE).tag(sync=True)
+
+    def __init__(self, on_open: Callable[[], None]) -> None:
+        super().__init__()
+        self._url = ""
+        self._on_open = on_open
+        self.on_msg(self._on_front_end)
+
+    @property
+    def url(self) -> str:
+        """The consent page the link opens (kept in the kernel, sent to each view)."""
+        return self._url
+
+    @url.setter
+    def url(self, url: str) -> None:
+        if url != self._url:
+            self._url = url
+            self._send_url()
+
+    def _send_url(self) -> None:
+        self.send({"kind": "url", "url": self._url})
+
+    def _on_front_end(self, _: object, content: Any, buffers: object) -> None:
+        kind = content.get("kind") if isinstance(content, dict) else None
+        if kind == "ready":
+            self._send_url()
+        elif kind == "opened":
+            self._on_open()
 
 
 class LoginWidget(widgets.VBox):  # type: ignore[misc]
@@ -64,17 +144,27 @@ class LoginWidget(widgets.VBox):  # type: ignore[misc]
         self.login = login
         self.banner = widgets.HTML(self._banner())
         self.account = widgets.HTML()
-        self.site_picker = widgets.Dropdown(description="Site", options=[], value=None)
-        self.sign_out_button = widgets.Button(description="Sign out", icon="sign-out")
-        self.switch_button = widgets.Button(description="Switch account")
-        self.connect = widgets.HTML()
+        self.site_picker = widgets.Dropdown(
+            description="Site",
+            options=[],
+            value=None,
+            style={"description_width": "initial"},  # the label in full
+            layout=widgets.Layout(width="auto", max_width="100%"),  # the sites' names too
+        )
+        self.sign_out_button = widgets.Button(
+            description="Sign out", icon="sign-out", layout=_fitting()
+        )
+        self.switch_button = widgets.Button(description="Switch account", layout=_fitting())
+        self.connect = ConnectLink(on_open=self._on_connect_opened)
         self.hint = widgets.HTML()
         self.paste = widgets.Text(
             placeholder="paste the address you were sent back to",
             continuous_update=False,  # the value arrives on Enter (or on leaving the box)
             layout=widgets.Layout(width="70%"),
         )
-        self.submit_button = widgets.Button(description="Submit", button_style="primary")
+        self.submit_button = widgets.Button(
+            description="Submit", button_style="primary", layout=_fitting()
+        )
         self.status = widgets.HTML()
         self.signed_in_box = widgets.VBox(
             [
@@ -88,9 +178,10 @@ class LoginWidget(widgets.VBox):  # type: ignore[misc]
         )
         super().__init__([self.banner, self.signed_in_box, self.sign_in_box, self.status])
         self.listener: loopback.CallbackListener | None = None
+        self.capture_problem: str | None = None  # why the answer cannot be picked up
         self._lock = threading.RLock()
         self._switching = False
-        self._submitted: str | None = None
+        self._emptied = False  # the paste box is empty because its address was submitted
         self._connection: Connection | None = None
         self.paste.observe(self._on_paste, names="value")
         self.submit_button.on_click(lambda _: self._submit(self.paste.value))
@@ -134,11 +225,15 @@ class LoginWidget(widgets.VBox):  # type: ignore[misc]
             _show(self.sign_in_box, signing_in)
             if connection is not None:
                 self._draw_connection(connection)
-            if event is not None and event.kind == "signed_in":
-                self._submitted = self.paste.value = ""  # a click still on its way is spent
-            self.connect.value = _link(self.login.authorization_url)
+            self._offer()
             self.hint.value = html.escape(self._hint())
             self._draw_status(event, connection, problem)
+
+    def _offer(self) -> None:
+        """Point the Connect link at the current consent page; the listener accepts its state."""
+        if self.listener is not None and self.listener.active:
+            self.listener.expect(self.login.state)
+        self.connect.url = self.login.authorization_url
 
     def _draw_connection(self, connection: Connection) -> None:
         self.account.value = connection.to_html()
@@ -168,31 +263,66 @@ class LoginWidget(widgets.VBox):  # type: ignore[misc]
 
     def _hint(self) -> str:
         first = "Click Connect to Jira and choose Accept on Atlassian's page."
-        if self.listener is not None and self.listener.active:
+        listener = self.listener
+        if listener is not None and listener.active:
             return (
                 f"{first} This notebook picks the answer up by itself; if it does not, paste "
                 "the address you were sent back to below and press Submit."
             )
-        busy = ""
-        if self.login.auto_capture and self.listener is None:
-            busy = (
-                f" (Another program uses the port of {self.login.config.redirect_uri}, so "
-                "the answer cannot be picked up by itself.)"
-            )
-        return (
+        paste = (
             f"{first} Then paste the address you were sent back to (it starts with "
             f"{self.login.config.redirect_uri}) and press Submit. Your browser may say that "
-            f"page cannot be reached: that is expected, copy its address anyway.{busy}"
+            "page cannot be reached: that is expected, copy its address anyway."
         )
+        if self.capture_problem is not None:
+            return f"{paste} {self.capture_problem} Pasting works all the same."
+        if listener is not None and listener.stop_reason == "timeout":
+            at = time.strftime("%H:%M", time.localtime(listener.stopped_at or time.time()))
+            minutes = round(listener.timeout / 60)
+            return (
+                f"{paste} (The notebook stopped waiting for the answer at {at}, after "
+                f"{minutes} minutes without one. Pasting still works, and clicking Connect "
+                "to Jira again makes the notebook wait again.)"
+            )
+        if listener is not None and listener.stop_reason == "closed":
+            return (
+                f"{paste} (A newer sign-in in this kernel now picks the answer up; pasting "
+                "here still works.)"
+            )
+        return paste
 
     # -- loopback --------------------------------------------------------------------------------
 
     def _start_listening(self) -> None:
         if not self.login.auto_capture or (self.listener is not None and self.listener.active):
             return
-        self.listener = loopback.listen(
-            self.login.config.redirect_uri, lambda: self.login.state, self._capture
-        )
+        try:
+            self.listener = loopback.listen(
+                self.login.config.redirect_uri,
+                self.login.state,
+                self._capture,
+                loopback.CAPTURE_TIMEOUT,
+                on_stop=self._on_listener_stop,
+            )
+        except loopback.CaptureUnavailable as problem:
+            self.listener, self.capture_problem = None, str(problem)
+        else:
+            self.capture_problem = None
+
+    def _on_listener_stop(self, reason: loopback.StopReason) -> None:
+        """The listener stopped (on its thread): say so, and that pasting still works."""
+        with self._lock:
+            self.hint.value = html.escape(self._hint())
+
+    def _on_connect_opened(self) -> None:
+        """The consent page was opened: wait for its answer from now on."""
+        with self._lock:
+            if self.listener is not None and self.listener.active:
+                self.listener.extend()
+            elif self._connection is None or self._switching:
+                self._start_listening()
+                self._offer()
+                self.hint.value = html.escape(self._hint())
 
     def _capture(self, query: str) -> str | None:
         """Complete the sign-in from the loopback listener's callback (on its thread)."""
@@ -209,9 +339,12 @@ class LoginWidget(widgets.VBox):  # type: ignore[misc]
             self._submit(change["new"])
 
     def _submit(self, text: str) -> None:
-        if text == self._submitted:
+        if self._emptied and not text:
             return  # Enter (or leaving the box) and the button both report one paste
-        self._submitted = text
+        # Empty the box first: the address holds a code and a state, and widget state
+        # is saved with the notebook. The status line says how the submission went.
+        self._emptied = True
+        self.paste.value = ""
         self._quietly(lambda: self.login.submit(text))
 
     def _on_switch(self, _: Any) -> None:

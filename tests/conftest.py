@@ -81,3 +81,10 @@ def jsm_shared_session() -> Iterator[tuple[Sandbox, jsm_nb.JsmSession]]:
     """One signed-in sandbox (1,000 requests per site) shared by a module's read-only tests."""
     with signed_in_session(requests=1000) as started:
         yield started
+
+
+def front_end_says(panel: Any, kind: str) -> None:
+    """Deliver what the Connect link's front end sends to the kernel: ``ready`` when a
+    view of it appears, ``opened`` when it is clicked (the path a comm message takes)."""
+    message = {"content": {"data": {"method": "custom", "content": {"kind": kind}}}, "buffers": []}
+    panel.connect._handle_msg(message)

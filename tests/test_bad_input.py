@@ -156,6 +156,7 @@ def config_args(**fields: Any) -> Prepare:
 
 
 CONNECT_AGAIN = "click Connect again"
+PASTE_AGAIN = "Copy the whole address.*paste it again"
 COPY = "(?i)copy (only )?the (whole )?address|paste (it|the whole address)"
 NOT_CALLBACK = ("not this app's callback", "paste the address you land on.*JSM_NB_REDIRECT_URI")
 
@@ -224,6 +225,20 @@ CASES = [
         CONNECT_AGAIN,
     ),
     Case(
+        "cut short in the state",
+        paste(lambda url: url[:-4]),
+        AuthorizationError,
+        "looks cut short",
+        PASTE_AGAIN,
+    ),
+    Case(
+        "cut short before the state",
+        paste(lambda url: url.split("&state=")[0]),
+        AuthorizationError,
+        "no state.*cut short",
+        PASTE_AGAIN,
+    ),
+    Case(
         "repeated state",
         paste(lambda url: url + "&state=abc"),
         AuthorizationError,
@@ -257,14 +272,14 @@ CASES = [
         paste(lambda url: url.replace("code=", "cod=")),
         AuthorizationError,
         "has no code",
-        "Paste the whole address",
+        PASTE_AGAIN,
     ),
     Case(
         "empty code",
         paste(lambda url: re.sub(r"code=[^&]*", "code=", url)),
         AuthorizationError,
         "has no code",
-        "Paste the whole address",
+        PASTE_AGAIN,
     ),
     Case(
         "repeated code",
@@ -521,7 +536,7 @@ def test_the_loopback_listener_refuses_a_non_ascii_state_with_its_page() -> None
         port = probe.getsockname()[1]
     queries: list[str] = []
     listener = CallbackListener(
-        f"http://127.0.0.1:{port}/callback", lambda: "s" * 43, queries.append, timeout=10
+        f"http://127.0.0.1:{port}/callback", "s" * 43, queries.append, timeout=10
     )
     try:
         answer = requests.get(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -135,3 +136,50 @@ def test_sandbox_and_real_logins_never_mix(sb: Sandbox, signed_in: jsm_nb.Config
     real = jsm_nb.Config(client_id="real-app", client_secret="s", token_path=signed_in.token_path)
     with pytest.raises(LoginRequired):
         jsm_nb.session(real)
+
+
+def test_an_address_cut_short_in_its_state_says_so_and_the_whole_one_still_works(
+    sb: Sandbox,
+) -> None:
+    login = jsm_nb.login(sb.config)
+    landing = sb.approve(login.authorization_url)
+    assert landing.index("state=") > landing.index("code=")  # Atlassian's order: state last
+    with pytest.raises(AuthorizationError, match="looks cut short") as raised:
+        login.submit(landing[:-4])
+    assert "older sign-in" not in str(raised.value)
+    login.submit(landing)  # nothing was used up: the whole address signs in
+    assert isinstance(_stored(sb.config), dict)
+
+
+@pytest.mark.parametrize(
+    ("cut", "says"),
+    [
+        (lambda url: url.split("&state=")[0], "has no state.*cut short"),
+        (lambda url: url.split("code=")[0] + "state=" + _query(url)["state"], "has no code"),
+    ],
+    ids=["before the state", "without the code"],
+)
+def test_an_address_missing_a_part_keeps_the_sign_in_for_the_whole_one(
+    sb: Sandbox, cut: Callable[[str], str], says: str
+) -> None:
+    login = jsm_nb.login(sb.config)
+    landing = sb.approve(login.authorization_url)
+    with pytest.raises(AuthorizationError, match=says):
+        login.submit(cut(landing))
+    login.submit(landing)
+    assert isinstance(_stored(sb.config), dict)
+
+
+def test_the_advice_to_start_over_fits_the_front_end(sb: Sandbox) -> None:
+    login = jsm_nb.Login(sb.config_for(site=sb.sites[0]["id"]), jsm_nb.MemoryStore())
+    url = login.authorization_url
+    older = sb.approve(url).replace("state=", "state=x")
+    lines: list[str] = []
+    answers = [older, sb.approve(url)]
+    login.interactive(ask=lambda prompt: answers.pop(0), say=lines.append)
+    said = "\n".join(lines)
+    assert "older sign-in (or was used already): open the consent page again." in said
+    assert f"The consent page is still: {url}" in lines
+    assert "click Connect" not in said
+    with pytest.raises(AuthorizationError, match=r"older sign-in.*: click Connect again"):
+        login.submit(older)  # the notebook widget's words again, after the terminal

@@ -11,12 +11,14 @@ Two checks per notebook in ``notebooks/``:
 The notebooks are executed with nbclient (:mod:`notebook_run`), keeping each cell's
 outputs as nbformat would save them; with jsm_nb's, requests', urllib3's, oauthlib's
 and requests-oauthlib's loggers at DEBUG, writing into the outputs, so that what an
-analyst who turns logging on would share is searched too. The saved widget state is
-not searched here: the login widget keeps its consent link, ``state`` included.
+analyst who turns logging on would share is searched too, and so is the saved widget
+state.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import shutil
@@ -63,10 +65,13 @@ def _secret_fields(value):
         for item in value:
             yield from _secret_fields(item)
 
+import jsm_nb as _jsm_nb
+
 _sb = _sandbox.default()
 _found = set().union(*_sb.secrets().values())
-if _sb.config.token_path.exists():
-    _entries = _json.loads(_sb.config.token_path.read_text())["entries"]
+_token_path = _jsm_nb.Config.from_env().token_path
+if _token_path.exists():
+    _entries = _json.loads(_token_path.read_text())["entries"]
     _found.update(_secret_fields(_entries))
 print(_json.dumps(sorted(_found)))
 """
@@ -101,8 +106,38 @@ def test_an_executed_notebook_shows_no_secret(path: Path, tmp_path: Path) -> Non
     notebook, secrets = run.notebook, json.loads(run.after)
     assert any(cell.get("outputs") for cell in notebook.cells)  # it did show things
     assert len(secrets) > 3  # the client secret, and what the sign-in issued
-    notebook.metadata.pop("widgets", None)
     saved = nbformat.writes(notebook)
     assert "Obtained token" in saved  # the loggers did write into the outputs
     leaked = [secret[:6] + "..." for secret in secrets if _shows(saved, secret)]
     assert not leaked, f"{path.name} shows secrets in its outputs: {leaked}"
+
+
+# What the Connect link's front end sends when it appears (the kernel answers with the
+# consent page's address): run so that nbclient sees that answer go by.
+LINK_SHOWN = """
+login.widget.connect._handle_msg(
+    {"content": {"data": {"method": "custom", "content": {"kind": "ready"}}}, "buffers": []}
+)
+"""
+
+
+def _challenge(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def test_an_executed_notebook_keeps_no_secret_in_its_widget_state(tmp_path: Path) -> None:
+    """``jupyter nbconvert --execute`` (nbclient, widget state stored) of the notebook that
+    shows the login widget: neither its ``metadata.widgets`` nor its outputs hold a
+    ``state``, a PKCE challenge or verifier, a code, a token or the client secret."""
+    path = tmp_path / "01_connect.ipynb"
+    shutil.copy(NOTEBOOKS[[p.name for p in NOTEBOOKS].index(path.name)], path)
+    run = execute(path, tmp_path, after=LINK_SHOWN + PROBE)
+    notebook, secrets = run.notebook, set(json.loads(run.after))
+    secrets |= {_challenge(secret) for secret in secrets}  # the verifiers' challenges
+    widget_state = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]
+    models = [model["state"].get("_model_name") for model in widget_state["state"].values()]
+    assert "VBoxModel" in models  # the login widget's state was stored
+    saved = nbformat.writes(notebook)
+    leaked = [secret[:6] + "..." for secret in secrets if _shows(saved, secret)]
+    assert not leaked, f"the saved notebook holds sign-in secrets: {leaked}"

@@ -285,7 +285,7 @@ def test_the_loopback_page_keeps_the_address_out_of_referers_and_caches() -> Non
         port = probe.getsockname()[1]
     code = "a-code-that-must-not-travel"
     listener = CallbackListener(
-        f"http://127.0.0.1:{port}/callback", lambda: "s" * 43, lambda query: None, timeout=10
+        f"http://127.0.0.1:{port}/callback", "s" * 43, lambda query: None, timeout=10
     )
     try:
         page = requests.get(

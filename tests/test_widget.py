@@ -10,12 +10,15 @@ import dataclasses
 import datetime as dt
 import html
 import importlib
+import json
 import subprocess
 import sys
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import ipywidgets
 import pytest
+from conftest import front_end_says
 
 import jsm_nb
 from jsm_nb import AuthorizationError, LoginRequired, MemoryStore
@@ -63,14 +66,56 @@ def first_site(sb: Sandbox) -> dict[str, str]:
     return dict(sb.sites[0])
 
 
-def test_connect_opens_the_consent_page_in_a_new_tab(sb: Sandbox) -> None:
+def challenge_of(url: str) -> str:
+    return parse_qs(urlsplit(url).query)["code_challenge"][0]
+
+
+def test_connect_opens_the_consent_page_in_a_new_tab(
+    sb: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     login = new_login(sb)
-    link = login.widget.connect.value
-    assert f'href="{html.escape(login.authorization_url, quote=True)}"' in link
-    assert 'target="_blank"' in link
-    assert "iframe" not in link
-    assert "Connect to Jira" in link
+    link = login.widget.connect
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(link, "_send", lambda message, buffers=None: sent.append(message))
+    front_end_says(login.widget, "ready")  # a view of the link appears
+    url = login.authorization_url
+    assert sent == [{"method": "custom", "content": {"kind": "url", "url": url}}]
+    assert link.label == "Connect to Jira"
+    assert 'link.target = "_blank"' in link._esm
+    assert 'link.rel = "noopener noreferrer"' in link._esm
+    assert "iframe" not in link._esm
     assert login.widget.paste.placeholder == "paste the address you were sent back to"
+
+
+def test_no_sign_in_secret_is_in_the_state_saved_with_the_notebook(
+    sb: Sandbox, first_site: dict[str, str]
+) -> None:
+    """What Jupyter saves as widget state holds no state, PKCE challenge or code: not
+    while the sign-in waits, nor after a mistaken paste, nor once signed in."""
+    login = new_login(sb, site=first_site["id"])
+    panel = login.widget
+    secrets = {login.state, challenge_of(login.authorization_url)}
+    mistaken = with_query(sb.approve(login.authorization_url), state="x" * 43)
+    panel.paste.value = mistaken
+    assert "older sign-in" in status(panel)
+    assert panel.paste.value == ""
+    landing = sb.approve(login.authorization_url)
+    secrets |= {parse_qs(urlsplit(url).query)["code"][0] for url in (mistaken, landing)}
+    panel.paste.value = landing
+    assert status(panel) == "Connected."
+    secrets |= {login.state, challenge_of(login.authorization_url)}  # the next sign-in's
+    panel.switch_button.click()  # which the sign-in box now offers
+    saved = json.dumps(ipywidgets.Widget.get_manager_state())
+    assert panel.model_id in saved
+    leaked = [secret[:6] + "..." for secret in secrets if secret in saved]
+    assert not leaked, f"widget state holds sign-in secrets: {leaked}"
+
+
+def test_labels_are_shown_in_full(sb: Sandbox) -> None:
+    panel = new_login(sb).widget
+    assert panel.site_picker.style.description_width == "initial"
+    for button in (panel.sign_out_button, panel.switch_button, panel.submit_button):
+        assert button.layout.width == "auto", button.description
 
 
 def test_the_sandbox_says_so_in_a_banner(sb: Sandbox) -> None:
@@ -153,6 +198,7 @@ def _garbage(sb: Sandbox, login: Login) -> str:
 
 MISTAKES = {
     "wrong state": (_wrong_state, "belongs to an older sign-in"),
+    "state cut short": (lambda sb, login: sb.approve(login.authorization_url)[:-4], "cut short"),
     "missing state": (_missing_state, "has no state"),
     "access_denied": (_declined, "Access was declined"),
     "reused code": (_reused_code, "already used or has expired"),
@@ -173,7 +219,7 @@ def test_each_mistake_shows_its_own_sentence(sb: Sandbox, mistake: str) -> None:
     assert sentence in status(panel)
     assert "color:#ae2e24" in panel.status.value
     assert login.connection() is None
-    assert html.escape(login.authorization_url, quote=True) in panel.connect.value
+    assert panel.connect.url == login.authorization_url
 
 
 @pytest.mark.parametrize("mistake", MISTAKES, ids=str)
