@@ -206,7 +206,7 @@ def _midway(sb: Sandbox, s: jsm_nb.JsmSession) -> object:
 def _secrets(sb: Sandbox, config_paths: list[Any]) -> dict[str, str]:
     """Secret value -> its kind: what the sandbox issued, and verifiers the client made."""
     issued = sb.secrets()
-    kinds = ("client_secret", "code", "access_token", "refresh_token")
+    kinds = ("client_secret", "code", "state", "code_challenge", "access_token", "refresh_token")
     found = {value: kind for kind in kinds for value in issued[kind]}
     for path in config_paths:
         entries = jsm_nb.FileStore(path)._load()[1]
