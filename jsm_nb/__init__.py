@@ -33,29 +33,36 @@ from .errors import (
     InvalidArgument,
     JsmError,
     LoginRequired,
+    TokenRefused,
     TokenStoreError,
     show_traceback,
 )
 from .tables import styled
 
 if _typing.TYPE_CHECKING:
-    from .sessions import JsmSession, Site, session
-    from .signin import Login, login
-    from .store import FileStore, MemoryStore
+    from .account import Connection
+    from .sessions import JsmSession, session
+    from .signin import Login, LoginEvent, login
+    from .site_choice import Site
+    from .store import FileStore, MemoryStore, Store
 
 __all__ = [
     "ApiError",
     "AuthorizationError",
     "Config",
     "ConfigError",
+    "Connection",
     "FileStore",
     "InvalidArgument",
     "JsmError",
     "JsmSession",
     "Login",
+    "LoginEvent",
     "LoginRequired",
     "MemoryStore",
     "Site",
+    "Store",
+    "TokenRefused",
     "TokenStoreError",
     "approvals",
     "comments",
@@ -82,13 +89,16 @@ __all__ = [
 # first use of one of these names, so that ``import jsm_nb`` costs little more than
 # pandas and requests (bench/startup.py).
 _LAZY = {
+    "Connection": "account",
     "Login": "signin",
+    "LoginEvent": "signin",
     "login": "signin",
     "JsmSession": "sessions",
-    "Site": "sessions",
+    "Site": "site_choice",
     "session": "sessions",
     "FileStore": "store",
     "MemoryStore": "store",
+    "Store": "store",
 }
 
 

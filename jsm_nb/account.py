@@ -9,14 +9,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import html
+from typing import TYPE_CHECKING
 
-from .config import Config
-from .errors import ApiError, ConfigError, JsmError, LoginRequired
-from .sessions import JsmSession, Site, session
-from .store import Store
-from .tokens import TokenManager, login_entry
+from .entries import login_entry
+from .errors import ApiError, JsmError
+from .site_choice import Site
 
-__all__ = ["INACTIVITY_LIMIT", "Connection", "connection_html", "connection_of", "current"]
+if TYPE_CHECKING:
+    from .sessions import JsmSession
+
+__all__ = ["INACTIVITY_LIMIT", "Connection", "connection_html", "connection_of"]
 
 INACTIVITY_LIMIT = dt.timedelta(days=90)  # Atlassian ends a login unused for this long
 
@@ -121,26 +123,6 @@ def connection_of(http: JsmSession, note: str = "") -> Connection:
         renews=renews,
         note=note,
     )
-
-
-def current(config: Config, store: Store) -> Connection | None:
-    """Who is signed in with ``config``'s app, or ``None`` when nobody is.
-
-    The site is the one :func:`jsm_nb.session` would open; when it cannot choose
-    (several sites and none named), ``site`` is ``None`` and ``note`` says why.
-
-    Raises
-    ------
-    JsmError
-        Atlassian or the token store failed (not for a missing or dead login).
-    """
-    try:
-        return connection_of(session(config, store))
-    except LoginRequired:
-        return None
-    except ConfigError as error:  # several sites and none chosen, or JSM_NB_SITE unknown
-        with JsmSession(config, TokenManager(config, store)) as http:
-            return connection_of(http, note=str(error))
 
 
 def connection_html(http: JsmSession) -> str:

@@ -20,9 +20,25 @@ from __future__ import annotations
 
 import math
 import typing
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
-__all__ = ["DeadLogin", "EntryError", "PendingSignIn", "Tokens", "check_entry"]
+if TYPE_CHECKING:
+    from .config import Config
+
+__all__ = [
+    "IN_FLIGHT",
+    "DeadLogin",
+    "EntryError",
+    "PendingSignIn",
+    "Tokens",
+    "check_entry",
+    "legacy_login_entry",
+    "login_entry",
+    "pending_entry",
+    "site_entry",
+]
+
+IN_FLIGHT = "refreshing_since"  # in a login entry: when a refresh was sent, until it is saved
 
 
 class _IssuedTokens(TypedDict):
@@ -120,3 +136,23 @@ def check_entry(name: str, value: object) -> None:
             _check_fields(pending, PendingSignIn, "a pending sign-in")
     elif kind == "site" and not isinstance(value, str):
         raise EntryError("a site entry is not text")
+
+
+def login_entry(config: Config) -> str:
+    """The name of the entry holding the login of ``config``'s app, for its API host only."""
+    return f"login {config.store_key}"
+
+
+def legacy_login_entry(config: Config) -> str:
+    """Where a login was kept before logins were bound to an API host (never used now)."""
+    return f"login {config.auth_url} {config.client_id}"
+
+
+def pending_entry(config: Config) -> str:
+    """The name of the entry holding ``config``'s app's pending sign-ins."""
+    return f"pending {config.store_key}"
+
+
+def site_entry(config: Config) -> str:
+    """The name of the entry holding the site :func:`jsm_nb.session` opens for the app."""
+    return f"site {config.store_key}"

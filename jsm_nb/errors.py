@@ -21,6 +21,7 @@ __all__ = [
     "InvalidArgument",
     "JsmError",
     "LoginRequired",
+    "TokenRefused",
     "TokenStoreError",
 ]
 
@@ -81,6 +82,13 @@ class AuthorizationError(JsmError):
     def __init__(self, message: str, *, setting: str | None = None) -> None:
         super().__init__(message)
         self.setting = setting
+
+
+class TokenRefused(JsmError, ValueError):
+    """The Atlassian token was not sent: the URL is not on the API origin, or is ambiguous.
+
+    It is also a ``ValueError``. The message names only origins, never a token.
+    """
 
 
 class TokenStoreError(JsmError):

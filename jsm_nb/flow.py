@@ -20,10 +20,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from .config import Config
+from .entries import login_entry, pending_entry
 from .errors import AuthorizationError
 from .oauth import InvalidGrant, TokenEndpoint
 from .store import Store
-from .tokens import login_entry
 
 __all__ = ["PENDING_TTL", "START_OVER", "AuthorizationFlow"]
 
@@ -65,7 +65,7 @@ class AuthorizationFlow:
     def __init__(self, config: Config, store: Store) -> None:
         self.config = config
         self.store = store
-        self._entry = f"pending {config.store_key}"
+        self._entry = pending_entry(config)
         self._pending = self._resume() or self.restart()
 
     def __repr__(self) -> str:

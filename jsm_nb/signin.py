@@ -13,14 +13,14 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
-from . import account
-from .account import Connection
+from .account import Connection, connection_of
 from .config import Config
 from .context import CONTEXT
 from .errors import AuthorizationError, ConfigError, JsmError, LoginRequired
 from .flow import START_OVER, AuthorizationFlow
 from .loopback import should_capture
-from .sessions import Site, choose_site, remember_site
+from .sessions import JsmSession, session
+from .site_choice import Site, choose_site, remember_site
 from .store import Store
 from .tokens import TokenManager
 
@@ -62,6 +62,26 @@ def _in_terminal() -> bool:
     """Whether a person at a terminal can answer a prompt (and no notebook is around)."""
     streams = (sys.stdin, sys.stdout)
     return all(s is not None and s.isatty() for s in streams) and not _in_kernel()
+
+
+def _current(config: Config, store: Store) -> Connection | None:
+    """Who is signed in with ``config``'s app, or ``None`` when nobody is.
+
+    The site is the one :func:`jsm_nb.session` would open; when it cannot choose
+    (several sites and none named), ``site`` is ``None`` and ``note`` says why.
+
+    Raises
+    ------
+    JsmError
+        Atlassian or the token store failed (not for a missing or dead login).
+    """
+    try:
+        return connection_of(session(config, store))
+    except LoginRequired:
+        return None
+    except ConfigError as error:  # several sites and none chosen, or JSM_NB_SITE unknown
+        with JsmSession(config, TokenManager(config, store)) as http:
+            return connection_of(http, note=str(error))
 
 
 class Login:
@@ -184,7 +204,7 @@ class Login:
         JsmError
             Atlassian or the token store failed.
         """
-        return account.current(self.config, self.store)
+        return _current(self.config, self.store)
 
     def choose_site(self, site: Site | str) -> Site:
         """Make ``site`` the one :func:`jsm_nb.session` opens (when ``JSM_NB_SITE`` is unset).

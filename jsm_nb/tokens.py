@@ -23,14 +23,13 @@ import time
 from typing import Any
 
 from .config import Config
+from .entries import IN_FLIGHT, legacy_login_entry, login_entry
 from .errors import LoginRequired
 from .oauth import InvalidGrant, TokenEndpoint
 from .store import Store
 
-__all__ = ["IN_FLIGHT", "TokenManager", "login_entry"]
+__all__ = ["TokenManager"]
 
-
-IN_FLIGHT = "refreshing_since"  # in a login entry: when a refresh was sent, until it is saved
 _DEAD = "the stored login has expired or was revoked (Atlassian answered invalid_grant)"
 
 
@@ -43,14 +42,9 @@ def _lost(since: float) -> str:
     )
 
 
-def login_entry(config: Config) -> str:
-    """The store entry holding the login of ``config``'s app, for its API host only."""
-    return f"login {config.store_key}"
-
-
 def _no_login(config: Config, store: Store) -> str:
     """Why ``store`` has no login for ``config``, for :class:`LoginRequired`."""
-    if store.read(f"login {config.auth_url} {config.client_id}") is not None:
+    if store.read(legacy_login_entry(config)) is not None:
         return (
             "the token file holds this app's login in an older form, not bound to an API host; "
             "it is not used, so that it cannot be sent to another API host"

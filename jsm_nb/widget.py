@@ -29,7 +29,7 @@ import traitlets
 from . import loopback
 from .account import Connection
 from .errors import JsmError
-from .sessions import Site
+from .site_choice import Site
 
 if TYPE_CHECKING:
     from .signin import Login, LoginEvent

@@ -30,9 +30,9 @@ from conftest import sign_in
 import jsm_nb
 from jsm_nb import AuthorizationError, ConfigError, TokenStoreError, sandbox
 from jsm_nb.context import CONTEXT
+from jsm_nb.entries import login_entry
 from jsm_nb.loopback import CallbackListener
 from jsm_nb.sandbox import Sandbox
-from jsm_nb.tokens import login_entry
 
 
 @dataclasses.dataclass

@@ -12,9 +12,9 @@ import pytest
 
 import jsm_nb
 from jsm_nb import AuthorizationError, LoginRequired
+from jsm_nb.entries import login_entry
 from jsm_nb.flow import PENDING_TTL
 from jsm_nb.sandbox import Sandbox
-from jsm_nb.tokens import login_entry
 
 
 def _query(url: str) -> dict[str, str]:

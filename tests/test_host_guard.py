@@ -24,10 +24,11 @@ import requests
 
 import jsm_nb
 from jsm_nb import LoginRequired
+from jsm_nb.auth import TokenGuardAdapter
+from jsm_nb.entries import login_entry
+from jsm_nb.errors import TokenRefused
 from jsm_nb.sandbox import Sandbox
-from jsm_nb.sessions import TokenGuardAdapter, TokenRefused
 from jsm_nb.store import FileStore
-from jsm_nb.tokens import login_entry
 
 REFUSED = "Refusing to send the Atlassian token"
 

@@ -31,8 +31,9 @@ from conftest import sign_in
 
 import jsm_nb
 from jsm_nb import FileStore, LoginRequired
+from jsm_nb.entries import IN_FLIGHT, login_entry
 from jsm_nb.sandbox import Sandbox
-from jsm_nb.tokens import IN_FLIGHT, TokenManager, login_entry
+from jsm_nb.tokens import TokenManager
 
 pytestmark = pytest.mark.skipif(
     "forkserver" not in multiprocessing.get_all_start_methods(), reason="POSIX only (SIGKILL)"

@@ -21,8 +21,8 @@ import urllib3
 
 import jsm_nb
 from jsm_nb import ApiError, JsmError, LoginRequired, api
+from jsm_nb.entries import IN_FLIGHT, login_entry
 from jsm_nb.sandbox import Sandbox
-from jsm_nb.tokens import IN_FLIGHT, login_entry
 
 SERVICEDESKS = "/rest/servicedeskapi/servicedesk"
 REQUESTS = "*/rest/servicedeskapi/request"

@@ -13,9 +13,9 @@ import requests
 from conftest import sign_in
 
 import jsm_nb
+from jsm_nb.entries import login_entry
 from jsm_nb.sandbox import Sandbox
 from jsm_nb.sandbox.faults import GARBAGE
-from jsm_nb.tokens import login_entry
 
 RESOURCES = "/oauth/token/accessible-resources"
 

@@ -14,8 +14,8 @@ from conftest import sign_in
 
 import jsm_nb
 from jsm_nb import AuthorizationError, LoginRequired
+from jsm_nb.entries import login_entry
 from jsm_nb.sandbox import Sandbox
-from jsm_nb.tokens import login_entry
 
 SERVICEDESKS = "/rest/servicedeskapi/servicedesk"
 

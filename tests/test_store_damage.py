@@ -26,8 +26,9 @@ from conftest import sign_in
 
 import jsm_nb
 from jsm_nb import FileStore, TokenStoreError, sandbox
+from jsm_nb.entries import IN_FLIGHT, login_entry
 from jsm_nb.flow import AuthorizationFlow
-from jsm_nb.tokens import IN_FLIGHT, TokenManager, login_entry
+from jsm_nb.tokens import TokenManager
 
 PIECE = 16  # characters of a secret that count as showing it
 HUGE = 8 * 1024 * 1024  # bytes: far more than any token file holds

@@ -23,11 +23,11 @@ from conftest import front_end_says
 import jsm_nb
 from jsm_nb import AuthorizationError, LoginRequired, MemoryStore
 from jsm_nb.account import Connection
+from jsm_nb.entries import login_entry
 from jsm_nb.sandbox import Sandbox
 from jsm_nb.sandbox.gateway import USER
-from jsm_nb.sessions import Site
 from jsm_nb.signin import Login
-from jsm_nb.tokens import login_entry
+from jsm_nb.site_choice import Site
 
 
 def new_login(sb: Sandbox, store: MemoryStore | None = None, **overrides: Any) -> Login:
