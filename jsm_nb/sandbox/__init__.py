@@ -11,6 +11,7 @@ Examples
 >>> with sandbox.run(access_token_lifetime=60) as sb:  # doctest: +SKIP
 ...     callback = sb.approve(consent_url)  # play the user: click Accept
 ...     sb.faults.rate_limit(every=3)       # then every third API call gets a 429
+...     sb.limits.quota = 500                # and the app has 500 points an hour
 """
 
 from __future__ import annotations
@@ -38,9 +39,10 @@ from . import data
 from .auth import AuthApp, Authority, Client, Settings
 from .faults import Faults
 from .gateway import USER, GatewayApp
+from .limits import Limits, Plan
 from .server import BackgroundServer, Stats
 
-__all__ = ["Faults", "Sandbox", "Settings", "Stats", "default", "run"]
+__all__ = ["Faults", "Limits", "Plan", "Sandbox", "Settings", "Stats", "default", "run"]
 
 APP_NAME = "jsm_nb notebook sign-in (sandbox)"
 _REQUEST_ID = re.compile(r'name="request_id" value="([^"]*)"')
@@ -100,6 +102,9 @@ class Sandbox:
         The app's registered callback URLs; the first goes into ``config``.
     auth_port, api_port : int
         Ports to bind on 127.0.0.1; 0 picks free ones.
+    limits : Limits, optional
+        The rate limits; Atlassian's by default. Its ``wall_clock``, when None, becomes
+        the sandbox's (:meth:`wall_time`).
 
     Attributes
     ----------
@@ -115,6 +120,9 @@ class Sandbox:
     faults : Faults
         Latency, 429s, 5xx answers, dropped and hanging connections, cut-off and
         malformed bodies on demand.
+    limits : Limits
+        Atlassian's points quota, burst and per-issue write limits, with their headers
+        and counters (``limits.stats``); changeable while the sandbox runs.
     stats : Stats
         Counters of what the servers saw.
     """
@@ -130,18 +138,22 @@ class Sandbox:
         redirect_uris: Sequence[str] = (DEFAULT_REDIRECT_URI,),
         auth_port: int = 0,
         api_port: int = 0,
+        limits: Limits | None = None,
     ) -> None:
         if not redirect_uris:
             raise ValueError("the sandbox app needs at least one redirect URI")
         self.settings = Settings(access_token_lifetime, refresh_reuse_leeway, code_lifetime)
         self.faults = Faults(seed, clock=self.wall_time)
+        self.limits = Limits() if limits is None else limits
+        if self.limits.wall_clock is None:
+            self.limits.wall_clock = self.wall_time
         self.stats = Stats()
         self.client_id = _client_id()
         self.client_secret = secrets.token_urlsafe(48)
         client = Client(self.client_id, self.client_secret, APP_NAME, tuple(redirect_uris))
         self._authority = Authority(client, self.settings, self.stats)
         self._gateway = GatewayApp(
-            self._authority, self.faults, self.stats, seed=seed, requests=requests
+            self._authority, self.faults, self.stats, self.limits, seed=seed, requests=requests
         )
         auth_app = AuthApp(self._authority, self.faults, self.stats, user=USER, sites=data.SITES)
         self._closed = False
@@ -274,6 +286,7 @@ def run(
     redirect_uris: Sequence[str] = (DEFAULT_REDIRECT_URI,),
     auth_port: int = 0,
     api_port: int = 0,
+    limits: Limits | None = None,
 ) -> Sandbox:
     """Start a sandbox; use it in a ``with`` block (or call ``close()``) to stop it.
 
@@ -293,6 +306,7 @@ def run(
         redirect_uris=redirect_uris,
         auth_port=auth_port,
         api_port=api_port,
+        limits=limits,
     )
 
 
