@@ -21,6 +21,7 @@ Examples
 >>> with sandbox.run(access_token_lifetime=60) as sb:  # doctest: +SKIP
 ...     callback = sb.approve(consent_url)  # play the user: click Accept
 ...     sb.faults.rate_limit(every=3)       # then every third API call gets a 429
+...     sb.limits.quota = 500                # and the app has 500 points an hour
 """
 
 from __future__ import annotations
@@ -49,9 +50,20 @@ from . import data
 from .auth import AuthApp, Authority, Client, Settings
 from .faults import Faults
 from .gateway import GatewayApp, user
+from .limits import Limits, Plan
 from .server import BackgroundServer, Stats
 
-__all__ = ["POISON_VARIABLE", "Faults", "Sandbox", "Settings", "Stats", "default", "run"]
+__all__ = [
+    "POISON_VARIABLE",
+    "Faults",
+    "Limits",
+    "Plan",
+    "Sandbox",
+    "Settings",
+    "Stats",
+    "default",
+    "run",
+]
 
 #: Set to 1 (or true, yes, on), it makes :func:`default` a poisoned sandbox.
 POISON_VARIABLE = "JSM_NB_SANDBOX_POISON"
@@ -116,6 +128,9 @@ class Sandbox:
     poison : bool
         Put a script in front of every name and summary (see the module's docstring):
         for checking that what shows API text escapes it.
+    limits : Limits, optional
+        The rate limits; Atlassian's by default. Its ``wall_clock``, when None, becomes
+        the sandbox's (:meth:`wall_time`).
 
     Attributes
     ----------
@@ -132,6 +147,9 @@ class Sandbox:
     faults : Faults
         Latency, 429s, 5xx answers, dropped and hanging connections, cut-off and
         malformed bodies on demand.
+    limits : Limits
+        Atlassian's points quota, burst and per-issue write limits, with their headers
+        and counters (``limits.stats``); changeable while the sandbox runs.
     stats : Stats
         Counters of what the servers saw.
     poison : bool
@@ -150,11 +168,15 @@ class Sandbox:
         auth_port: int = 0,
         api_port: int = 0,
         poison: bool = False,
+        limits: Limits | None = None,
     ) -> None:
         if not redirect_uris:
             raise ValueError("the sandbox app needs at least one redirect URI")
         self.settings = Settings(access_token_lifetime, refresh_reuse_leeway, code_lifetime)
         self.faults = Faults(seed, clock=self.wall_time)
+        self.limits = Limits() if limits is None else limits
+        if self.limits.wall_clock is None:
+            self.limits.wall_clock = self.wall_time
         self.stats = Stats()
         self.client_id = _client_id()
         self.client_secret = secrets.token_urlsafe(48)
@@ -162,7 +184,13 @@ class Sandbox:
         self._authority = Authority(client, self.settings, self.stats)
         self.poison = poison
         self._gateway = GatewayApp(
-            self._authority, self.faults, self.stats, seed=seed, requests=requests, poison=poison
+            self._authority,
+            self.faults,
+            self.stats,
+            self.limits,
+            seed=seed,
+            requests=requests,
+            poison=poison,
         )
         auth_app = AuthApp(
             self._authority,
@@ -322,6 +350,7 @@ def run(
     auth_port: int = 0,
     api_port: int = 0,
     poison: bool = False,
+    limits: Limits | None = None,
 ) -> Sandbox:
     """Start a sandbox; use it in a ``with`` block (or call ``close()``) to stop it.
 
@@ -342,6 +371,7 @@ def run(
         auth_port=auth_port,
         api_port=api_port,
         poison=poison,
+        limits=limits,
     )
 
 

@@ -4,6 +4,9 @@ Prints ``export`` lines for a shell (or a ``.env`` file) that point jsm_nb at
 the sandbox, then serves until Ctrl-C (or SIGTERM).
 
 ``--latency 0.05`` delays every API answer by 50 ms (``Faults.latency``).
+``--quota 500 --hour 10`` gives the app 500 points of rate-limit quota every 10 seconds,
+so a reset shows; ``--burst 0.1`` allows a tenth of Atlassian's burst rates, and
+``--no-limits`` turns the limits off, for benchmarks (``Limits``).
 ``--sign-in`` plays the user once before printing: the exported token file then
 already holds a login to the first site, so scripts (``bench/``) need no browser.
 ``--poison`` puts a script in front of every name and summary the sandbox serves
@@ -22,7 +25,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from ..config import ENV_VARS
-from . import Sandbox, run
+from . import Limits, Sandbox, run
 
 _EXPORTED = ("client_id", "client_secret", "auth_url", "api_url", "token_path")
 
@@ -70,6 +73,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--latency", type=float, default=0.0, help="seconds added to each API answer (default: 0)"
     )
     parser.add_argument(
+        "--quota", type=int, default=None, help="rate-limit points per hour (default: 65000)"
+    )
+    parser.add_argument(
+        "--hour", type=float, default=3600, help="seconds in the quota's hour (default: 3600)"
+    )
+    parser.add_argument(
+        "--burst", type=float, default=1.0, help="scale of the burst rates (default: 1)"
+    )
+    parser.add_argument(
+        "--no-limits", action="store_true", help="neither enforce nor report rate limits"
+    )
+    parser.add_argument(
         "--sign-in",
         action="store_true",
         help="sign in to the first site before printing, so the token file holds a login",
@@ -80,6 +95,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="put a script in every name and summary, to check that notebooks escape them",
     )
     args = parser.parse_args(argv)
+    try:
+        limits = Limits(
+            enabled=not args.no_limits,
+            quota=args.quota,
+            hour_seconds=args.hour,
+            burst_scale=args.burst,
+        )
+    except ValueError as error:
+        parser.error(str(error))
     signal.signal(signal.SIGTERM, _interrupt)
     with run(
         auth_port=args.auth_port,
@@ -88,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         requests=args.requests,
         seed=args.seed,
         poison=args.poison,
+        limits=limits,
     ) as sb:
         sb.faults.latency = args.latency
         if args.sign_in:

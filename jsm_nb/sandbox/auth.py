@@ -5,7 +5,8 @@ codes, grants and tokens) behind one lock and implements the rules:
 consent requests that expire and are capped in number; single-use,
 short-lived codes; optional PKCE (a code issued with a challenge needs its
 verifier); rotating refresh tokens with a reuse leeway, whose late reuse
-revokes the whole token family.
+revokes the whole token family; and the access token of a rotated refresh token
+dying after a grace.
 :class:`AuthApp` puts it on HTTP: ``GET /authorize`` (the consent page),
 ``POST /authorize/decision`` (its Accept and Deny buttons) and
 ``POST /oauth/token``.
@@ -67,6 +68,10 @@ class Settings:
         behind). It moves what the servers say about the time (``Date`` headers,
         ``X-RateLimit-Reset``, ``Retry-After`` dates), not lifetimes: like
         Atlassian's ``expires_in``, those are relative.
+    old_access_token_grace : float
+        Seconds the access token issued with a refresh token keeps working after that
+        refresh token is rotated (Atlassian: 600); past it the old access token gets 401,
+        however long its ``expires_in`` still runs.
     """
 
     access_token_lifetime: float = 3600
@@ -76,6 +81,7 @@ class Settings:
     max_pending_consents: int = 1000
     connection_timeout: float = CONNECTION_TIMEOUT
     clock_offset: float = 0
+    old_access_token_grace: float = 600
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -155,6 +161,7 @@ class _Code:
 @dataclasses.dataclass(eq=False)
 class _RefreshToken:
     grant: Grant
+    access_token: str  # issued with it: retired once it is rotated
     rotated_at: float | None = None
 
 
@@ -211,6 +218,7 @@ class Authority:
         self._grants: list[Grant] = []
         self._access: dict[str, tuple[Grant, float]] = {}
         self._refresh: dict[str, _RefreshToken] = {}
+        self._retired: dict[str, float] = {}  # access token -> when its refresh token rotated
 
     # -- consent ---------------------------------------------------------------------------
 
@@ -350,7 +358,11 @@ class Authority:
             if entry is None:
                 return None
             grant, issued_at = entry
-            expired = self._clock() - issued_at >= self._settings.access_token_lifetime
+            now = self._clock()
+            expired = now - issued_at >= self._settings.access_token_lifetime
+            retired = self._retired.get(access_token)
+            if retired is not None and now - retired >= self._settings.old_access_token_grace:
+                expired = True
             return None if grant.revoked or expired else grant
 
     def secrets(self) -> dict[str, set[str]]:
@@ -419,6 +431,7 @@ class Authority:
             raise _invalid_grant(REFRESH_REJECTED)
         if entry.rotated_at is None:
             entry.rotated_at = now
+            self._retired[entry.access_token] = now
         else:
             self._stats.add("reused_refreshes")
         self._stats.add("refreshes")
@@ -435,7 +448,7 @@ class Authority:
         }
         if "offline_access" in grant.scopes:
             refresh_token = secrets.token_urlsafe(48)
-            self._refresh[refresh_token] = _RefreshToken(grant)
+            self._refresh[refresh_token] = _RefreshToken(grant, access_token)
             answer["refresh_token"] = refresh_token
         return answer
 

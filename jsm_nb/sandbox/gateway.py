@@ -3,7 +3,9 @@
 Every route needs a live bearer token. The gateway itself answers
 ``/oauth/token/accessible-resources`` and ``/me``; product calls under
 ``/ex/jira/{cloudid}/rest/servicedeskapi/`` and ``/ex/jira/{cloudid}/rest/api/3/``
-go to the seeded JSM data (:mod:`.jsm`, :mod:`.data`) after a scope check.
+(``/rest/api/2/`` for the removed search) go to the seeded JSM data (:mod:`.jsm`,
+:mod:`.data`) after a scope check. Every call to a site passes Atlassian's rate limits
+first (:mod:`.limits`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from . import data, jsm
 from .auth import Authority, Grant
 from .data.poison import mark
 from .faults import Faults
+from .limits import Limits
 from .server import Reply, Request, Stats, json_reply
 
 __all__ = ["USER", "GatewayApp", "user"]
@@ -48,7 +51,7 @@ def user(*, poison: bool = False) -> Mapping[str, Any]:
 
 
 _ACCOUNT_SCOPES = frozenset({"read:me", "offline_access"})  # not tied to a site
-_PRODUCT_PREFIXES = ("/rest/servicedeskapi/", "/rest/api/3/")
+_PRODUCT_PREFIXES = ("/rest/servicedeskapi/", "/rest/api/3/", "/rest/api/2/")
 _JIRA_PATH = re.compile(r"/ex/jira/([^/]+)(/.*)?")
 _UNAUTHORIZED = {"code": 401, "message": "Unauthorized"}
 _SCOPE_MISMATCH = {"code": 401, "message": "Unauthorized; scope does not match"}
@@ -84,6 +87,8 @@ class GatewayApp:
         Consulted (``target="api"``) on every request.
     stats : Stats
         Counts ``api_requests`` and requests per path.
+    limits : Limits
+        The rate limits every call to a site goes through.
     seed, requests : int
         Passed to :func:`.data.site_data`: the seed and the number of JSM
         requests per site.
@@ -97,6 +102,7 @@ class GatewayApp:
         authority: Authority,
         faults: Faults,
         stats: Stats,
+        limits: Limits,
         *,
         seed: int,
         requests: int,
@@ -105,6 +111,7 @@ class GatewayApp:
         self._authority = authority
         self._faults = faults
         self._stats = stats
+        self._limits = limits
         self._seed = seed
         self._requests = requests
         self._poison = poison
@@ -156,6 +163,9 @@ class GatewayApp:
     def _jira(self, request: Request, grant: Grant, cloud_id: str, path: str) -> Reply:
         if cloud_id not in self._site_ids:
             return json_reply(404, {"code": 404, "message": f"Site not found: {cloud_id}"})
+        return self._limits.serve(request, lambda: self._product(request, grant, cloud_id, path))
+
+    def _product(self, request: Request, grant: Grant, cloud_id: str, path: str) -> Reply:
         if not path.startswith(_PRODUCT_PREFIXES):
             return _not_found(path)
         required = jsm.required_scopes(request.method, path)

@@ -29,7 +29,7 @@ from .calls import JSM, Call, Json, Refusal, Rows, desk_of, jsm_error, memo, req
 from .issues import JIRA_FIELDS, issue_bean
 from .listing import customer_requests
 from .paging import page
-from .search import search
+from .search import removed_search, search
 from .shapes import (
     approval_dto,
     comment_rows,
@@ -48,6 +48,8 @@ __all__ = ["dispatch", "required_scopes"]
 _READ = frozenset({"read:servicedesk-request"})
 _WORK = frozenset({"read:jira-work"})
 _CUSTOMERS = frozenset({"manage:servicedesk-customer"})
+_GET = frozenset({"GET"})
+_GET_POST = frozenset({"GET", "POST"})
 
 
 def _service_desks(call: Call) -> Rows[Desk]:
@@ -194,13 +196,14 @@ def _customers_of(site: SiteData, desk: int) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class _Route:
-    """One endpoint: path template, handler, scopes, and for lists the cap on ``limit``."""
+    """One endpoint: path template, handler, scopes, for lists the cap on ``limit``, methods."""
 
     template: str
     handler: Callable[[Call], Any]
     scopes: frozenset[str]
     cap: int | None = None
     experimental: bool = False
+    methods: frozenset[str] = _GET
 
     @functools.cached_property
     def pattern(self) -> re.Pattern[str]:
@@ -231,6 +234,11 @@ _ROUTES = (
     _Route(f"{JSM}/servicedesk/{{serviceDeskId}}/customer", _customers,         _CUSTOMERS, 50,
            experimental=True),
     _Route("/rest/api/3/search/jql",                       search,               _WORK),
+    *(
+        _Route(f"/rest/api/{version}/search{tail}", removed_search, _WORK, methods=_GET_POST)
+        for version in (2, 3)
+        for tail in ("", "/id")
+    ),
 )
 # fmt: on
 
@@ -249,8 +257,8 @@ def required_scopes(method: str, path: str) -> frozenset[str]:
     Parameters
     ----------
     method : str
-        The HTTP method. The sandbox only reads: other methods need the write scope of
-        the API family (and :func:`dispatch` then answers 405).
+        The HTTP method. The sandbox only reads: a method an endpoint does not take
+        needs the write scope of the API family (and :func:`dispatch` then answers 405).
     path : str
         The path after ``/ex/jira/{cloudid}``, starting with ``/rest/``.
 
@@ -261,11 +269,11 @@ def required_scopes(method: str, path: str) -> frozenset[str]:
         reaches :func:`dispatch` and its 404.
     """
     jsm = path.startswith(f"{JSM}/") or path == JSM
+    found = _route(path)
+    if found is not None and method.upper() in found[0].methods:
+        return found[0].scopes
     if method.upper() != "GET":
         return frozenset({"write:servicedesk-request" if jsm else "write:jira-work"})
-    found = _route(path)
-    if found is not None:
-        return found[0].scopes
     return _READ if jsm else _WORK
 
 
@@ -284,7 +292,7 @@ def dispatch(
     site : SiteData
         The site the call's cloud id names.
     method : str
-        The HTTP method; every endpoint is GET.
+        The HTTP method; every endpoint takes GET, the removed search POST too.
     path : str
         The path after ``/ex/jira/{cloudid}``, starting with ``/rest/``.
     query : dict of str to list of str
@@ -306,14 +314,14 @@ def dispatch(
         ).body
         return 404, body, {}
     route, params = found
-    if method.upper() != "GET":
+    if method.upper() not in route.methods:
         body = jsm_error(
             405,
             f"The method {method} is not allowed on {path}.",
             "sd.api.method.not.allowed",
             method,
         ).body
-        return 405, body, {"Allow": "GET"}
+        return 405, body, {"Allow": ", ".join(sorted(route.methods))}
     opted_in = any(
         name.lower() == "x-experimentalapi" and value.strip().lower() == "opt-in"
         for name, value in headers.items()

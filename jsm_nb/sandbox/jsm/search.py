@@ -4,6 +4,9 @@ Pages follow an opaque ``nextPageToken`` with ``isLast`` and no total. ``maxResu
 capped at :data:`SEARCH_CAP_IDS` when only ids or keys are asked for and at
 :data:`SEARCH_CAP_FIELDS` otherwise, as Jira's documentation describes (up to 5,000 for
 ids, fewer with fields). A token is bound to its query: another query refuses it.
+
+The old search, ``/rest/api/{2,3}/search`` and ``/search/id``, was shut down in 2025: it
+answers 410 Gone with Jira's body, as Jira has since (:func:`removed_search`).
 """
 
 from __future__ import annotations
@@ -12,17 +15,22 @@ import base64
 import binascii
 import zlib
 
-from .calls import Call, Json, jira_error, memo
+from .calls import Call, Json, Refusal, jira_error, memo
 from .issues import JIRA_FIELDS, issue_bean
 from .jql import jql_matches, parse_jql
 from .paging import DEFAULT_LIMIT
 
-__all__ = ["SEARCH_CAP_FIELDS", "SEARCH_CAP_IDS", "search"]
+__all__ = ["REMOVED_SEARCH", "SEARCH_CAP_FIELDS", "SEARCH_CAP_IDS", "removed_search", "search"]
 
 SEARCH_CAP_IDS = 5000
 """Most issues one Jira search page holds when only ids (or keys) are asked for."""
 SEARCH_CAP_FIELDS = 100
 """Most issues one Jira search page holds when fields are asked for."""
+REMOVED_SEARCH = (
+    "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
+    "A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
+)
+"""The message of Jira's 410 for the old search endpoints, word for word."""
 
 
 def search(call: Call) -> Json:
@@ -89,3 +97,14 @@ def _token_offset(token: str | None, jql: str) -> int:
     except (ValueError, binascii.Error):
         pass
     raise jira_error(f"The nextPageToken '{token}' is invalid or belongs to another query.")
+
+
+def removed_search(call: Call) -> Json:
+    """The old ``/rest/api/{2,3}/search`` (and ``/search/id``): always 410 Gone.
+
+    Raises
+    ------
+    Refusal
+        Jira's 410 with :data:`REMOVED_SEARCH`, whatever the call asks.
+    """
+    raise Refusal(410, {"errorMessages": [REMOVED_SEARCH], "errors": {}})
