@@ -7,6 +7,7 @@ client secret.
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ __all__ = [
     "InvalidArgument",
     "JsmError",
     "LoginRequired",
+    "RateLimited",
     "TokenRefused",
     "TokenStoreError",
 ]
@@ -129,6 +131,92 @@ class ApiError(JsmError):
         method = request.method or "GET"
         path = urlsplit(request.url or "").path
         return cls(response.status_code, _error_text(response), method, path)
+
+
+class RateLimited(ApiError):
+    """Atlassian's rate limits stop requests until a known time, later than jsm_nb waits.
+
+    Raised before anything is sent: retrying would only burn requests (a spent
+    quota denies every request until its reset). The message says when requests
+    may resume (local time and UTC), for which app and pool, and what to do. It
+    names the app by its client id, never by a token or secret.
+
+    Attributes
+    ----------
+    reset_at : datetime.datetime
+        When requests may resume (timezone-aware).
+    pool : str
+        What is stopped: ``"global"`` (the app's hourly quota, one pool for every
+        site: Atlassian's Tier 1), ``"tenant"`` (one site's hourly quota),
+        ``"endpoint"`` (one endpoint's burst limit asked for a long wait) or
+        ``"issue"`` (writes to one issue).
+    reason : str or None
+        Atlassian's ``RateLimit-Reason`` (or the quota's policy name), when known.
+    retry_after : float
+        Seconds from the moment of the error until ``reset_at``.
+    app, site : str or None
+        The app's client id and the site (name and cloud id), when known.
+    spent : bool
+        ``False`` when a quota is not spent yet but nearly, and what is left is
+        spread out until its reset more slowly than jsm_nb waits for one request.
+    """
+
+    def __init__(
+        self,
+        *,
+        reset_at: dt.datetime,
+        pool: str,
+        reason: str | None,
+        retry_after: float,
+        app: str | None = None,
+        site: str | None = None,
+        method: str = "GET",
+        path: str = "",
+        spent: bool = True,
+    ) -> None:
+        if reset_at.tzinfo is None:
+            raise ValueError("reset_at must be timezone-aware")
+        self.reset_at = reset_at
+        self.pool = pool
+        self.reason = reason
+        self.retry_after = retry_after
+        self.app = app
+        self.site = site
+        self.spent = spent
+        super().__init__(429, "", method, path)
+        self.error_message = _rate_limited_text(self)
+        self.args = (self.error_message,)
+
+
+def _rate_limited_text(error: RateLimited) -> str:
+    """The two lines of a :class:`RateLimited`: what stops, until when, what to do."""
+    app = f"app {error.app}" if error.app else "this app"
+    site = error.site or "(unknown)"
+    what = {
+        "global": f"the hourly quota of {app} (its global pool, shared by every site)",
+        "tenant": f"the hourly quota of {app} on site {site} (the site's own pool)",
+        "issue": f"writes by {app} to the issue of {error.path} on site {site}",
+    }.get(error.pool, f"{error.method} {error.path} by {app} on site {site}")
+    if error.pool not in ("global", "tenant"):
+        state = "is rate-limited"
+    else:
+        state = "is spent" if error.spent else "is nearly spent, and what is left is spread out"
+    why = f" [{error.reason}]" if error.reason else ""
+    local = error.reset_at.astimezone()
+    utc = error.reset_at.astimezone(dt.timezone.utc)
+    day = "" if local.date() == dt.datetime.now(local.tzinfo).date() else f"{local:%Y-%m-%d} "
+    return (
+        f"Atlassian's rate limit: {what} {state}{why}; nothing more is sent until"
+        f" {day}{local:%H:%M:%S %Z} ({utc:%H:%M:%S} UTC), in {_duration(error.retry_after)}.\n"
+        f"Re-run after {local:%H:%M:%S}, or pass wait=True to sleep until then with a countdown."
+    )
+
+
+def _duration(seconds: float) -> str:
+    """``"31 min 5 s"``, ``"45 s"``: a wait in words."""
+    whole = max(0, round(seconds))
+    minutes, rest = divmod(whole, 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
 
 
 _SCOPE_ADVICE = (

@@ -17,8 +17,6 @@ from freezing, whatever the server or the clocks say:
 
 from __future__ import annotations
 
-import email.utils
-import random
 import time
 from collections.abc import Callable
 from types import TracebackType
@@ -28,6 +26,9 @@ from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.exceptions import TimeoutError as Timeout
 from urllib3.util.retry import Retry
 
+from .limits import BACKOFF_CAP, backoff
+from .ratelimit_headers import retry_after
+
 if TYPE_CHECKING:
     from typing_extensions import Self
     from urllib3.connectionpool import ConnectionPool
@@ -35,45 +36,17 @@ if TYPE_CHECKING:
 
 __all__ = ["BACKOFF_CAP", "LONGEST_WAIT", "AtlassianRetry", "ThrottleListener", "retry_after"]
 
-BACKOFF_CAP = 30.0  # seconds, Atlassian's advice
 LONGEST_WAIT = 60.0  # seconds; a longer Retry-After is handed back to the caller, not slept
 ThrottleListener = Callable[[float], None]
-
-
-def _http_date(value: str | None) -> float | None:
-    if not value:
-        return None
-    parsed = email.utils.parsedate_tz(value)
-    return None if parsed is None else float(email.utils.mktime_tz(parsed))
-
-
-def retry_after(headers: Any) -> float | None:
-    """Seconds the answer with ``headers`` asks to wait, or ``None`` when it does not say.
-
-    ``Retry-After`` is seconds or an HTTP date (RFC 9110); a date is taken relative
-    to the answer's ``Date`` header (the server's clock), and to this machine's clock
-    only when there is none.
-    """
-    value = str(headers.get("Retry-After") or "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    when = _http_date(value)
-    if when is None:
-        return None  # unparseable: the usual backoff applies
-    now = _http_date(headers.get("Date"))
-    return max(0.0, when - (time.time() if now is None else now))
 
 
 class AtlassianRetry(Retry):
     """urllib3's Retry with Atlassian's backoff, telling listeners about each wait.
 
-    Waits ``Retry-After`` when given, else ``backoff * 2**(n-1)`` seconds with
-    jitter x0.7-1.3, capped at 30 s. Each wait the server asked for (429, 5xx)
-    is reported to ``listeners``, so that callers can slow down. An answer that
+    Waits ``Retry-After`` when given, else :func:`jsm_nb.limits.backoff`
+    (``backoff * 2**(n-1)`` seconds with jitter x0.7-1.3, capped at 30 s). Each
+    wait the server asked for (429, 5xx) is reported to ``listeners``, so that
+    callers can slow down. An answer that
     asks for more than :data:`LONGEST_WAIT` seconds is not retried.
     """
 
@@ -109,10 +82,7 @@ class AtlassianRetry(Retry):
 
     def get_backoff_time(self) -> float:
         attempts = len(self.history)
-        if attempts == 0:
-            return 0.0
-        wait = self.backoff_factor * 2 ** (attempts - 1) * random.uniform(0.7, 1.3)
-        return float(min(wait, BACKOFF_CAP))
+        return 0.0 if attempts == 0 else backoff(attempts, first=self.backoff_factor)
 
     def get_retry_after(self, response: Any) -> float | None:
         """Seconds from ``Retry-After`` (a date against the answer's ``Date``), if any."""
