@@ -187,14 +187,24 @@ class Login:
         self._flow.restart()
         return self.authorization_url
 
-    def sign_out(self) -> None:
-        """Forget the stored login of this app (every kernel sharing the token file)."""
+    def sign_out(self) -> bool:
+        """Forget the stored login of this app (every kernel sharing the token file).
+
+        Returns
+        -------
+        bool
+            Whether someone was signed in (``False``: there was no login to forget).
+        """
         with self._reporting():
-            TokenManager(self.config, self.store).forget()
+            found = TokenManager(self.config, self.store).forget()
         CONTEXT.forget_sessions(self.config)
-        self._emit(
-            LoginEvent("signed_out", "Signed out: the stored login was removed from this computer.")
+        said = (
+            "Signed out: the stored login was removed from this computer."
+            if found
+            else "Nobody was signed in to this app on this computer: nothing to remove."
         )
+        self._emit(LoginEvent("signed_out", said))
+        return found
 
     def connection(self) -> Connection | None:
         """Who is signed in, to which site, until when; ``None`` when nobody is.

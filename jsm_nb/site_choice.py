@@ -45,6 +45,9 @@ class Site:
         return wanted in {self.id.lower(), self.name.lower(), self.url.lower(), host.lower()}
 
 
+_PICK = "pick it in the login widget (jsm_nb.login()), or call jsm_nb.login().choose_site(NAME)"
+
+
 def choose_site(sites: list[Site], wanted: str | None) -> Site:
     """Pick the site named by ``wanted`` (id, name or URL), else the only one.
 
@@ -64,14 +67,15 @@ def choose_site(sites: list[Site], wanted: str | None) -> Site:
             if site.matches(wanted):
                 return site
         raise ConfigError(
-            f"No site {wanted!r} in this login; it covers: {listing}. "
-            "Set JSM_NB_SITE to one of them.",
+            f"JSM_NB_SITE is {wanted!r}, which names no site of this login; it covers: "
+            f"{listing}. Set JSM_NB_SITE to one of them (its name, URL or cloud id), or unset "
+            f"it and {_PICK}.",
             variable="JSM_NB_SITE",
         )
     if len(sites) > 1:
         raise ConfigError(
-            f"This login covers several sites: {listing}. Set JSM_NB_SITE to the one to use "
-            "(its name, URL or cloud id).",
+            f"This login covers several sites: {listing}. Choose one: {_PICK}, or set "
+            "JSM_NB_SITE to its name, URL or cloud id.",
             variable="JSM_NB_SITE",
         )
     return sites[0]

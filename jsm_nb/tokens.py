@@ -118,11 +118,23 @@ class TokenManager:
             self._token = fresh
             return str(fresh["access_token"])
 
-    def forget(self) -> None:
-        """Remove the stored login (sign out); the grant itself stays valid at Atlassian."""
+    def forget(self) -> bool:
+        """Remove the stored login (sign out); the grant itself stays valid at Atlassian.
+
+        A login kept in the older form (not bound to an API host) is removed too.
+
+        Returns
+        -------
+        bool
+            Whether there was a login to remove.
+        """
         with self._lock, self.store.lock():
-            self.store.write(self._entry, None)
+            entries = (self._entry, legacy_login_entry(self.config))
+            found = any(self.store.read(entry) is not None for entry in entries)
+            for entry in entries:
+                self.store.write(entry, None)
             self._token = None
+        return found
 
     def _stored(self) -> dict[str, Any]:
         token = self.store.read(self._entry)

@@ -237,7 +237,11 @@ class LoginWidget(widgets.VBox):  # type: ignore[misc]
 
     def _draw_connection(self, connection: Connection) -> None:
         self.account.value = connection.to_html()
-        choosable = len(connection.sites) > 1 and not self.login.config.site
+        # A JSM_NB_SITE that names no site of the login shows the picker too: its names
+        # are the ones to choose from (the status line says to fix or unset the variable).
+        choosable = len(connection.sites) > 1 and (
+            not self.login.config.site or connection.site is None
+        )
         options = [(f"{site.name} ({site.url})", site) for site in connection.sites]
         self.site_picker.options = options
         self.site_picker.value = connection.site

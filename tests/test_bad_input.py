@@ -422,7 +422,7 @@ CASES = [
         "max_retries must be 0 or more",
         "leave it out for the default",
     ),
-    Case("unknown site", unknown_site, ConfigError, "No site 'no-such-site'", "Set JSM_NB_SITE"),
+    Case("unknown site", unknown_site, ConfigError, "names no site", "Set JSM_NB_SITE"),
     # -- the token file --------------------------------------------------------------------
     Case(
         "damaged token file, opening a session",

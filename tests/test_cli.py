@@ -86,10 +86,22 @@ def test_already_signed_in_says_so_and_logout_forgets(
     assert again.returncode == 0, again.stderr
     assert "Already signed in." in again.stdout
     assert "--switch" in again.stdout
+    unchosen = run_cli(config, "status", cwd=tmp_path)
+    assert "Site: none chosen yet" in unchosen.stdout
+    signing_in.choose_site("acme-support")
+    status = run_cli(config, "status", cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.startswith("Connected as Riley Chen")
+    assert "Service desks: 4: ITH (" in status.stdout
     out = run_cli(config, "logout", cwd=tmp_path)
     assert (out.returncode, out.stdout.strip()) == (0, "Signed out.")
     with pytest.raises(LoginRequired):
         jsm_nb.session(config, FileStore(config.token_path))
+    again = run_cli(config, "logout", cwd=tmp_path)
+    assert (again.returncode, again.stdout.strip()) == (0, "Nobody was signed in: nothing to do.")
+    nobody = run_cli(config, "status", cwd=tmp_path)
+    assert nobody.returncode == 1
+    assert nobody.stdout.startswith("Nobody is signed in: run python -m jsm_nb login")
 
 
 Answer = str | Callable[[], str]

@@ -251,6 +251,23 @@ def test_a_login_covering_several_sites_offers_a_picker(sb: Sandbox) -> None:
     assert jsm_nb.session(login.config, store).site == chosen
 
 
+def test_a_mistyped_jsm_nb_site_shows_the_picker_and_says_what_to_do(sb: Sandbox) -> None:
+    store = MemoryStore()
+    login = new_login(sb, store, site="acme-suport")
+    panel = login.widget
+    panel.paste.value = sb.approve(login.authorization_url)
+    assert visible(panel.site_picker)
+    assert sorted(label for label, _ in panel.site_picker.options) == sorted(
+        f"{s['name']} ({s['url']})" for s in sb.sites
+    )
+    with pytest.raises(jsm_nb.ConfigError) as raised:
+        jsm_nb.session(login.config, store)
+    message = str(raised.value)
+    assert "JSM_NB_SITE is 'acme-suport', which names no site of this login" in message
+    assert "acme-support (https://acme-support.atlassian.net)" in message
+    assert "choose_site" in message
+
+
 def test_sign_out_forgets_the_login(sb: Sandbox, first_site: dict[str, str]) -> None:
     store = MemoryStore()
     login = new_login(sb, store, site=first_site["id"])
