@@ -32,9 +32,7 @@ def shared_sandbox_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
             patch.setenv("JSM_NB_SANDBOX_IDLE", "120")
         yield Path(os.environ["JSM_NB_SANDBOX_HOME"])
     for record in tmp_path_factory.getbasetemp().rglob("server.json"):
-        running = shared.find(record.parent)
-        if running is not None:
-            running.stop()
+        shared.stop(record.parent)
 
 
 def sign_in(

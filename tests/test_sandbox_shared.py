@@ -41,9 +41,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     path = tmp_path / "sandbox"
     monkeypatch.setenv("JSM_NB_SANDBOX_HOME", str(path))
     yield path
-    running = shared.find(path)
-    if running is not None:
-        running.stop()
+    shared.stop(path)
 
 
 def python(code: str) -> subprocess.CompletedProcess[str]:
@@ -307,6 +305,7 @@ def test_stop_signals_only_a_process_that_is_this_homes_sandbox(home: Path) -> N
     finally:
         bystander.kill()
         bystander.wait()
+    (home / "server.json").unlink()  # its ports are not for the real one
     shared.connect()
     real = Home(home).read_record()
     assert real is not None
@@ -317,6 +316,8 @@ def test_stop_signals_only_a_process_that_is_this_homes_sandbox(home: Path) -> N
 
 
 def test_its_files_are_private_and_its_secrets_stay_out_of_reprs(home: Path) -> None:
+    home.mkdir(mode=0o755)
+    home.chmod(0o755)
     sb = shared.connect()
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     for name in ("server.json", "state.json", "sandbox.log"):

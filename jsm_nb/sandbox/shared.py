@@ -38,7 +38,7 @@ from . import browser
 from .daemon import ADMIN_HEADER, CHALLENGE_HEADER, START_TIMEOUT, launch, proof
 from .home import Home, Record, SandboxError, default_idle_timeout
 
-__all__ = ["SandboxError", "SharedSandbox", "connect", "find"]
+__all__ = ["SandboxError", "SharedSandbox", "connect", "find", "stop"]
 
 CONNECT_WAIT = 120.0  # seconds to wait for another client that is starting the process
 STOP_TIMEOUT = 30.0  # seconds the process may take to stop
@@ -226,6 +226,24 @@ def find(home: Path | None = None) -> SharedSandbox | None:
         user's state directory.
     """
     return _found(Home(home))
+
+
+def stop(home: Path | None = None, timeout: float = STOP_TIMEOUT) -> None:
+    """Stop the shared sandbox of ``home`` if one runs, even one that does not answer.
+
+    Never starts one; see :meth:`SharedSandbox.stop`.
+
+    Parameters
+    ----------
+    home : pathlib.Path, optional
+        Its directory; the default is that of :func:`connect`.
+    timeout : float
+        Seconds to wait for it to stop.
+    """
+    where = Home(home)
+    record = where.read_record()
+    if record is not None:
+        SharedSandbox(where, record).stop(timeout)
 
 
 def _found(home: Home) -> SharedSandbox | None:
