@@ -24,12 +24,14 @@ import pytest
 import requests
 
 import jsm_nb
-from jsm_nb import ConfigError
-from jsm_nb.sandbox import data, shared
+from jsm_nb import ConfigError, sandbox
+from jsm_nb.sandbox import Sandbox, data, shared
 from jsm_nb.sandbox.home import Home, Record
 from jsm_nb.sessions import forget_sessions
 
 pytestmark = pytest.mark.timeout(120)
+
+AnySandbox = shared.SharedSandbox | Sandbox  # what the HTTP helpers below talk to
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -86,13 +88,13 @@ def sign_in(sb: shared.SharedSandbox, token_path: Path) -> jsm_nb.Config:
     return config
 
 
-def token_answer(sb: shared.SharedSandbox, **fields: str) -> requests.Response:
+def token_answer(sb: AnySandbox, **fields: str) -> requests.Response:
     """POST a token request with ``sb``'s client credentials and ``fields``."""
     body = {"client_id": sb.client_id, "client_secret": sb.client_secret, **fields}
     return requests.post(f"{sb.auth_url}/oauth/token", json=body, timeout=10)
 
 
-def raw_sign_in(sb: shared.SharedSandbox) -> dict[str, Any]:
+def raw_sign_in(sb: AnySandbox) -> dict[str, Any]:
     """Consent and exchange the code by hand; return the token answer."""
     query = {
         "audience": "api.atlassian.com",
@@ -115,11 +117,11 @@ def raw_sign_in(sb: shared.SharedSandbox) -> dict[str, Any]:
     return tokens
 
 
-def refresh(sb: shared.SharedSandbox, refresh_token: str) -> requests.Response:
+def refresh(sb: AnySandbox, refresh_token: str) -> requests.Response:
     return token_answer(sb, grant_type="refresh_token", refresh_token=refresh_token)
 
 
-def me_status(sb: shared.SharedSandbox, access_token: str) -> int:
+def me_status(sb: AnySandbox, access_token: str) -> int:
     headers = {"Authorization": f"Bearer {access_token}"}
     return requests.get(f"{sb.api_url}/me", headers=headers, timeout=10).status_code
 
@@ -244,6 +246,21 @@ def test_starting_it_does_not_hold_the_callers_output(home: Path) -> None:
     assert out.split() == [str(running.pid)]
 
 
+def test_saved_times_are_read_on_the_wall_clock() -> None:
+    with sandbox.run() as before:
+        tokens = raw_sign_in(before)
+        saved = before.authority.snapshot()
+        credentials = (before.client_id, before.client_secret)
+    for hours, alive in ((-2, False), (+2, True)):  # saved 2 h ago; or "2 h from now"
+        with Sandbox(credentials=credentials) as after:
+            after.authority.restore(saved, wall_clock=lambda h=hours: time.time() - h * 3600)
+            status = me_status(after, tokens["access_token"])
+            assert status == (200 if alive else 401)
+            after.settings.access_token_lifetime = 0  # expires every token issued until now
+            assert me_status(after, tokens["access_token"]) == 401
+            assert refresh(after, tokens["refresh_token"]).status_code == 200
+
+
 # -- trust ----------------------------------------------------------------------------------------
 
 
@@ -293,6 +310,16 @@ def test_a_server_that_cannot_prove_it_is_ours_is_never_used(home: Path) -> None
     assert again.client_id == sb.client_id
     assert seen, "the impostors were never asked"
     assert not [headers for headers in seen if record.admin_secret in headers]
+
+
+def test_only_the_admin_secret_stops_it(home: Path) -> None:
+    sb = shared.connect()
+    for headers in ({}, {"X-Sandbox-Admin": "a-guess"}):
+        answer = requests.post(f"{sb.auth_url}/_sandbox/stop", headers=headers, timeout=10)
+        assert answer.status_code == 403
+    still = shared.find(home)
+    assert still is not None
+    assert still.pid == sb.pid
 
 
 def test_stop_signals_only_a_process_that_is_this_homes_sandbox(home: Path) -> None:

@@ -17,9 +17,10 @@ Both servers also answer ``/_sandbox/`` (:class:`Admin`):
     secret in ``server.json`` tells our process from anything else on the port
     without ever sending the secret.
 ``POST /_sandbox/stop``
-    With ``X-Sandbox-Admin: SECRET``: stop.
+    With ``X-Sandbox-Admin: SECRET``: stop. The secret goes only to a process
+    that has just proved itself.
 ``GET /_sandbox/sites``
-    With ``X-Sandbox-Admin: SECRET``: the sites, as :attr:`Sandbox.sites`.
+    The sites, as :attr:`Sandbox.sites` (public data: no secret needed).
 
 The process stops after ``idle_timeout`` seconds without a request, on
 ``/_sandbox/stop`` and on SIGTERM. It stops holding the home's ``connect.lock``,
@@ -83,7 +84,7 @@ class Admin:
     Parameters
     ----------
     secret : str
-        The admin secret, which ``/_sandbox/stop`` and ``/_sandbox/sites`` need.
+        The admin secret, which ``/_sandbox/stop`` needs and health answers prove.
 
     Attributes
     ----------
@@ -138,6 +139,8 @@ class Admin:
             return json_reply(404, {"code": 404, "message": "Not Found"})
         if sandbox is None:
             return json_reply(503, {"code": 503, "message": "Starting"})
+        if route == ("GET", "/_sandbox/sites"):
+            return json_reply(200, sandbox.sites)
         if route == ("GET", "/_sandbox/health"):
             nonce = request.headers.get(CHALLENGE_HEADER, "")
             if not nonce:
@@ -149,10 +152,8 @@ class Admin:
         given = request.headers.get(ADMIN_HEADER, "")
         if not hmac.compare_digest(given.encode(), self._secret.encode()):
             return json_reply(403, {"code": 403, "message": "Forbidden"})
-        if route == ("POST", "/_sandbox/stop"):
-            self.stop_requested.set()
-            return json_reply(202, {"stopping": True})
-        return json_reply(200, sandbox.sites)
+        self.stop_requested.set()  # the one route left: POST /_sandbox/stop
+        return json_reply(202, {"stopping": True})
 
 
 _ROUTES = {("GET", "/_sandbox/health"), ("POST", "/_sandbox/stop"), ("GET", "/_sandbox/sites")}

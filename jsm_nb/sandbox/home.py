@@ -98,16 +98,21 @@ class Home:
     path : pathlib.Path, optional
         The directory; by default ``$JSM_NB_SANDBOX_HOME``, else ``sandbox`` in
         the user's state directory (``platformdirs``).
+    create : bool
+        Create the directory when it is missing.
 
     Raises
     ------
     SandboxError
         The directory belongs to another user.
+    FileNotFoundError
+        It is missing and ``create`` is false.
     """
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, create: bool = True) -> None:
         self.path = (_default_path() if path is None else Path(path)).expanduser().absolute()
-        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if create:
+            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = self.path.stat()
         if info.st_uid != os.getuid():
             raise SandboxError(

@@ -155,10 +155,22 @@ class SharedSandbox:
 
     @property
     def sites(self) -> list[dict[str, Any]]:
-        """The sites as ``accessible-resources`` lists them for a grant of the default scopes."""
-        status, body = self._admin("GET", "/_sandbox/sites")
+        """The sites as ``accessible-resources`` lists them for a grant of the default scopes.
+
+        Raises
+        ------
+        SandboxError
+            The process no longer runs (it stops when idle): connect again.
+        """
+        try:
+            status, body = _call(self._record.auth_port, "GET", "/_sandbox/sites", {})
+        except (OSError, http.client.HTTPException, ValueError):
+            status, body = 0, None
         if status != 200 or not isinstance(body, list):
-            raise SandboxError(f"The shared sandbox refused to list its sites ({status}).")
+            raise SandboxError(
+                f"The shared sandbox at {self.auth_url} does not answer (it stops when idle): "
+                "call connect() again."
+            )
         return body
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
@@ -196,14 +208,10 @@ class SharedSandbox:
         if not _proves(self._record, "auth"):
             return False
         try:
-            return self._admin("POST", "/_sandbox/stop")[0] == 202
+            headers = {ADMIN_HEADER: self._record.admin_secret}
+            return _call(self._record.auth_port, "POST", "/_sandbox/stop", headers)[0] == 202
         except (OSError, http.client.HTTPException, ValueError):
             return False
-
-    def _admin(self, method: str, path: str) -> tuple[int, Any]:
-        """Call an admin route on the auth server, with the admin secret."""
-        headers = {ADMIN_HEADER: self._record.admin_secret}
-        return _call(self._record.auth_port, method, path, headers)
 
     def _is_our_process(self) -> bool:
         arguments = _command_line(self.pid)
@@ -225,7 +233,8 @@ def find(home: Path | None = None) -> SharedSandbox | None:
         Its directory; by default ``$JSM_NB_SANDBOX_HOME``, else ``sandbox`` in the
         user's state directory.
     """
-    return _found(Home(home))
+    where = _existing(home)
+    return None if where is None else _found(where)
 
 
 def stop(home: Path | None = None, timeout: float = STOP_TIMEOUT) -> None:
@@ -240,10 +249,17 @@ def stop(home: Path | None = None, timeout: float = STOP_TIMEOUT) -> None:
     timeout : float
         Seconds to wait for it to stop.
     """
-    where = Home(home)
-    record = where.read_record()
-    if record is not None:
+    where = _existing(home)
+    record = None if where is None else where.read_record()
+    if where is not None and record is not None:
         SharedSandbox(where, record).stop(timeout)
+
+
+def _existing(home: Path | None) -> Home | None:
+    try:
+        return Home(home, create=False)
+    except FileNotFoundError:
+        return None
 
 
 def _found(home: Home) -> SharedSandbox | None:
