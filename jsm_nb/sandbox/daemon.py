@@ -48,7 +48,7 @@ from urllib.parse import urlsplit
 import filelock
 
 from . import Sandbox
-from .home import Home, Record, SandboxError
+from .home import Home, Record
 from .server import App, Reply, Request, json_reply
 
 __all__ = [
@@ -217,14 +217,8 @@ def serve(home: Home, *, idle_timeout: float, ready: Callable[[], None], **optio
     SandboxError
         Another process serves ``home``.
     """
-    running = home.lock("running", RUNNING_WAIT)
-    try:
-        running.acquire()
-    except filelock.Timeout:
-        raise SandboxError(
-            f"Another shared sandbox serves {home.path}: stop it before starting one."
-        ) from None
-    try:
+    taken = f"Another shared sandbox serves {home.path}: stop it before starting one."
+    with home.holding("running", RUNNING_WAIT, taken):
         os.chdir(home.path)  # hold no directory of the caller's
         admin_secret = secrets.token_urlsafe(32)
         admin = Admin(admin_secret)
@@ -248,8 +242,6 @@ def serve(home: Home, *, idle_timeout: float, ready: Callable[[], None], **optio
             home.write_record(record)
             ready()
             _serve_until_stopped(sb, home, admin, idle_timeout)
-    finally:
-        running.release()
 
 
 def launch(arguments: Sequence[str], *, output: int | None, timeout: float) -> bool:

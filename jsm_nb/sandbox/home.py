@@ -15,9 +15,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +135,29 @@ class Home:
         return filelock.FileLock(
             str(self.path / f"{name}.lock"), timeout=timeout, mode=0o600, thread_local=False
         )
+
+    @contextlib.contextmanager
+    def holding(self, name: str, timeout: float, taken: str) -> Iterator[None]:
+        """Hold the lock ``name`` in the block; raise ``SandboxError(taken)`` if it stays taken.
+
+        Parameters
+        ----------
+        name : str
+            ``connect`` or ``running``.
+        timeout : float
+            Seconds to wait for it.
+        taken : str
+            The error's message: what holds it, and what to do.
+        """
+        lock = self.lock(name, timeout)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise SandboxError(taken) from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     def read_record(self) -> Record | None:
         """The last process's record, or ``None`` when there is none (or none usable)."""

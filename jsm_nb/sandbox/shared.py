@@ -294,26 +294,20 @@ def connect(home: Path | None = None) -> SharedSandbox:
     """
     where = Home(home)
     idle_timeout = default_idle_timeout()
-    connecting = where.lock("connect", CONNECT_WAIT)
-    try:
-        connecting.acquire()
-    except filelock.Timeout:
-        raise SandboxError(
-            f"Another Python process has been starting the shared sandbox in {where.path} for "
-            f"over {CONNECT_WAIT:.0f} s; try again, or look at {where.log_path}."
-        ) from None
-    try:
+    taken = (
+        f"Another Python process has been starting the shared sandbox in {where.path} for "
+        f"over {CONNECT_WAIT:.0f} s; try again, or look at {where.log_path}."
+    )
+    with where.holding("connect", CONNECT_WAIT, taken):
         found = _found(where)
         if found is None:
             _start(where, idle_timeout)
             found = _found(where)
-        if found is None:
-            raise SandboxError(
-                f"The shared sandbox started but does not answer; {where.log_path} may say why."
-            )
-        return found
-    finally:
-        connecting.release()
+    if found is None:
+        raise SandboxError(
+            f"The shared sandbox started but does not answer; {where.log_path} may say why."
+        )
+    return found
 
 
 def _start(home: Home, idle_timeout: float) -> None:
