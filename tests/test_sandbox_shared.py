@@ -221,6 +221,14 @@ def test_a_late_reuse_after_a_restart_revokes_the_family_for_good(home: Path) ->
     assert refresh(sb, bystander["refresh_token"]).status_code == 200
 
 
+def test_the_command_line_starts_no_second_one(home: Path) -> None:
+    sb = shared.connect()
+    command = [sys.executable, "-m", "jsm_nb.sandbox", "--shared", "--home", str(home)]
+    second = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert second.returncode == 1
+    assert f"already serves {home} (process {sb.pid})" in second.stdout
+
+
 def test_it_stops_by_itself_when_idle_and_starts_again_on_the_same_ports(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

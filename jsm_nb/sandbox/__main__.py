@@ -47,8 +47,13 @@ def _sign_in(sb: Sandbox) -> None:
 def _shared(args: argparse.Namespace, arguments: list[str]) -> int:
     """Start the shared sandbox (``launch``), or be it (``--ready-fd``, given by ``launch``)."""
     from .daemon import START_TIMEOUT, launch, serve_detached
+    from .shared import find
 
     if args.ready_fd is None:
+        running = find(args.home)
+        if running is not None:
+            print(f"A shared sandbox already serves {running.home} (process {running.pid}).")
+            return 1
         return 0 if launch(arguments, output=None, timeout=START_TIMEOUT) else 1
     return serve_detached(
         Home(args.home),

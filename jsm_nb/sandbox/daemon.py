@@ -217,7 +217,10 @@ def serve(home: Home, *, idle_timeout: float, ready: Callable[[], None], **optio
     SandboxError
         Another process serves ``home``.
     """
-    taken = f"Another shared sandbox serves {home.path}: stop it before starting one."
+    taken = (
+        f"Another shared sandbox serves {home.path}: stop it (jsm_nb.sandbox.shared.stop()) "
+        "before starting one."
+    )
     with home.holding("running", RUNNING_WAIT, taken):
         os.chdir(home.path)  # hold no directory of the caller's
         admin_secret = secrets.token_urlsafe(32)
