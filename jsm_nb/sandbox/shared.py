@@ -43,6 +43,7 @@ __all__ = ["SandboxError", "SharedSandbox", "connect", "find", "stop"]
 CONNECT_WAIT = 120.0  # seconds to wait for another client that is starting the process
 STOP_TIMEOUT = 30.0  # seconds the process may take to stop
 ANSWER_TIMEOUT = 5.0  # seconds for each answer of the process's admin routes
+_NO_ANSWER = (OSError, http.client.HTTPException, ValueError)  # what _call raises
 
 
 def _url(port: int) -> str:
@@ -73,7 +74,7 @@ def _proves(record: Record, role: str) -> bool:
     nonce = secrets.token_urlsafe(24)
     try:
         status, body = _call(port, "GET", "/_sandbox/health", {CHALLENGE_HEADER: nonce})
-    except (OSError, http.client.HTTPException, ValueError):
+    except _NO_ANSWER:
         return False
     if status != 200 or not isinstance(body, dict):
         return False
@@ -164,7 +165,7 @@ class SharedSandbox:
         """
         try:
             status, body = _call(self._record.auth_port, "GET", "/_sandbox/sites", {})
-        except (OSError, http.client.HTTPException, ValueError):
+        except _NO_ANSWER:
             status, body = 0, None
         if status != 200 or not isinstance(body, list):
             raise SandboxError(
@@ -210,7 +211,7 @@ class SharedSandbox:
         try:
             headers = {ADMIN_HEADER: self._record.admin_secret}
             return _call(self._record.auth_port, "POST", "/_sandbox/stop", headers)[0] == 202
-        except (OSError, http.client.HTTPException, ValueError):
+        except _NO_ANSWER:
             return False
 
     def _is_our_process(self) -> bool:
