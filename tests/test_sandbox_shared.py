@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import filelock
 import pytest
 import requests
 
@@ -56,9 +57,13 @@ def python(code: str) -> subprocess.CompletedProcess[str]:
 
 
 def start_cli(home: Path, *options: str) -> None:
-    """Start the shared sandbox of ``home`` with ``python -m jsm_nb.sandbox --shared``."""
+    """Start the shared sandbox of ``home`` with ``python -m jsm_nb.sandbox --shared``.
+
+    With no output of the test run's: the process would hold it for as long as it runs.
+    """
     command = [sys.executable, "-m", "jsm_nb.sandbox", "--shared", "--home", str(home), *options]
-    subprocess.run(command, check=True, timeout=60, stdin=subprocess.DEVNULL)
+    quiet = subprocess.DEVNULL
+    subprocess.run(command, check=True, timeout=60, stdin=quiet, stdout=quiet, stderr=quiet)
 
 
 def no_longer_serves(home: Path) -> bool:
@@ -66,7 +71,7 @@ def no_longer_serves(home: Path) -> bool:
     running = Home(home).lock("running", 0)
     try:
         running.acquire()
-    except Exception:
+    except filelock.Timeout:
         return False
     running.release()
     return True
