@@ -59,11 +59,11 @@ def python(code: str) -> subprocess.CompletedProcess[str]:
 def start_cli(home: Path, *options: str) -> None:
     """Start the shared sandbox of ``home`` with ``python -m jsm_nb.sandbox --shared``.
 
-    With no output of the test run's: the process would hold it for as long as it runs.
+    Its output is captured through pipes: the call returns only if the process,
+    which lives on, holds none of them.
     """
     command = [sys.executable, "-m", "jsm_nb.sandbox", "--shared", "--home", str(home), *options]
-    quiet = subprocess.DEVNULL
-    subprocess.run(command, check=True, timeout=60, stdin=quiet, stdout=quiet, stderr=quiet)
+    subprocess.run(command, check=True, timeout=60, capture_output=True)
 
 
 def no_longer_serves(home: Path) -> bool:

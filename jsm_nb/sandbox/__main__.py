@@ -49,14 +49,18 @@ def _shared(args: argparse.Namespace, arguments: list[str]) -> int:
     from .daemon import START_TIMEOUT, launch, serve_detached
     from .shared import find
 
+    home = Home(args.home)
     if args.ready_fd is None:
-        running = find(args.home)
+        running = find(home.path)
         if running is not None:
-            print(f"A shared sandbox already serves {running.home} (process {running.pid}).")
+            print(f"A shared sandbox already serves {home.path} (process {running.pid}).")
             return 1
-        return 0 if launch(arguments, output=None, timeout=START_TIMEOUT) else 1
+        if launch(home, arguments, timeout=START_TIMEOUT):
+            return 0
+        print(f"The shared sandbox did not start; {home.log_path} says why.", file=sys.stderr)
+        return 1
     return serve_detached(
-        Home(args.home),
+        home,
         args.ready_fd,
         idle_timeout=default_idle_timeout() if args.idle_timeout is None else args.idle_timeout,
         access_token_lifetime=args.access_token_lifetime,

@@ -247,20 +247,21 @@ def serve(home: Home, *, idle_timeout: float, ready: Callable[[], None], **optio
             _serve_until_stopped(sb, home, admin, idle_timeout)
 
 
-def launch(arguments: Sequence[str], *, output: int | None, timeout: float) -> bool:
+def launch(home: Home, arguments: Sequence[str], *, timeout: float) -> bool:
     """Start ``python -m jsm_nb.sandbox *arguments`` as the shared sandbox; wait until it serves.
 
     A shell starts it in the background and exits at once, so that the process
     is nobody's child (no zombie, no caller waiting on it) and in a session of
-    its own. It tells that it serves through a pipe that only it holds.
+    its own. Its standard input is ``/dev/null`` and its output goes to the
+    home's log file: it holds none of the caller's streams. It tells that it
+    serves through a pipe that only it holds.
 
     Parameters
     ----------
+    home : Home
+        Its home, where the log file is.
     arguments : sequence of str
         Its arguments after ``python -m jsm_nb.sandbox`` (``--shared`` and the rest).
-    output : int or None
-        The file descriptor of its standard output and error; ``None`` keeps this
-        process's. Its standard input is ``/dev/null``.
     timeout : float
         Seconds to wait for it.
 
@@ -273,21 +274,25 @@ def launch(arguments: Sequence[str], *, output: int | None, timeout: float) -> b
     ------
     TimeoutError
         It neither serves nor ended within ``timeout`` seconds.
+    OSError, subprocess.SubprocessError
+        It could not be started.
     """
     read_end, write_end = os.pipe()
     process = [sys.executable, "-m", "jsm_nb.sandbox", *arguments, "--ready-fd", str(write_end)]
+    log = os.open(home.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         subprocess.run(  # noqa: S603 (this interpreter, our module)
             ["/bin/sh", "-c", '"$@" &', "sh", *process],
             stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=output,
+            stdout=log,
+            stderr=log,
             pass_fds=(write_end,),
             start_new_session=True,
             check=True,
             timeout=timeout,
         )
     finally:
+        os.close(log)
         os.close(write_end)
     try:
         readable, _, _ = select.select([read_end], [], [], timeout)

@@ -312,17 +312,14 @@ def connect(home: Path | None = None) -> SharedSandbox:
 
 
 def _start(home: Home, idle_timeout: float) -> None:
-    """Start the process and wait until it serves; its output goes to the home's log file."""
+    """Start the process and wait until it serves (see :func:`.daemon.launch`)."""
     arguments = ["--shared", "--home", str(home.path), "--idle-timeout", repr(idle_timeout)]
-    log = os.open(home.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
-        served = launch(arguments, output=log, timeout=START_TIMEOUT)
+        served = launch(home, arguments, timeout=START_TIMEOUT)
     except (OSError, subprocess.SubprocessError) as error:
         raise SandboxError(
             f"The shared sandbox did not start ({error}); {home.log_path} may say why."
         ) from None
-    finally:
-        os.close(log)
     if not served:
         raise SandboxError(
             f"The shared sandbox did not start; {home.log_path} says why. Fix that, or set "
