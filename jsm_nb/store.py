@@ -44,7 +44,7 @@ from typing import Any, Protocol
 from .entries import EntryError, check_entry
 from .errors import TokenStoreError
 
-__all__ = ["FileStore", "MemoryStore", "Store"]
+__all__ = ["FileStore", "MemoryStore", "Store", "atomic_write"]
 
 log = logging.getLogger(__name__)
 
@@ -397,7 +397,7 @@ class FileStore:
         """Write ``document`` to a temporary file beside the target and rename it over."""
         data = json.dumps(document, indent=1, allow_nan=False).encode()
         try:
-            _atomic_write(directory, self.path.name, data)
+            atomic_write(directory, self.path.name, data)
         except OSError as error:
             failure = error.strerror
         else:
@@ -502,7 +502,7 @@ def _parse_document(data: bytes) -> tuple[int, dict[str, Any]] | str:
     return serial, entries
 
 
-def _atomic_write(directory: int, name: str, data: bytes) -> None:
+def atomic_write(directory: int, name: str, data: bytes) -> None:
     """Replace ``name`` in ``directory`` by a file holding ``data``, all or nothing."""
     temporary = f".{name}.{secrets.token_hex(8)}.tmp"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _SAFE_OPEN  # a new file, or nothing

@@ -28,30 +28,25 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
-import html
-import http.client
 import os
-import re
 import secrets
 import shutil
 import string
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlencode, urlsplit
 
 from ..config import DEFAULT_REDIRECT_URI, Config
-from ..errors import AuthorizationError
-from . import data
+from . import browser, data
 from .auth import AuthApp, Authority, Client, Settings
 from .faults import Faults
 from .gateway import GatewayApp, user
 from .limits import Limits, Plan
-from .server import BackgroundServer, Stats
+from .server import App, BackgroundServer, Stats
 
 __all__ = [
     "POISON_VARIABLE",
@@ -68,44 +63,12 @@ __all__ = [
 #: Set to 1 (or true, yes, on), it makes :func:`default` a poisoned sandbox.
 POISON_VARIABLE = "JSM_NB_SANDBOX_POISON"
 APP_NAME = "jsm_nb notebook sign-in (sandbox)"
-_REQUEST_ID = re.compile(r'name="request_id" value="([^"]*)"')
-_ERROR_TEXT = re.compile(r'<p id="error">(.*?)</p>', re.DOTALL)
-_TAG = re.compile(r"<[^>]+>")
 
 
 def _client_id() -> str:
     """A random client id shaped like Atlassian's (32 letters and digits)."""
     alphabet = string.ascii_letters + string.digits
     return "".join(secrets.choice(alphabet) for _ in range(32))
-
-
-def _page_error(page: str) -> str:
-    """The error text of one of the sandbox's HTML error pages."""
-    found = _ERROR_TEXT.search(page)
-    text = found.group(1) if found else _TAG.sub(" ", page)
-    return " ".join(html.unescape(text).split())
-
-
-def _browse(
-    method: str, url: str, form: dict[str, str] | None = None
-) -> tuple[int, str | None, str]:
-    """One request of the user's browser: its status, ``Location`` and page.
-
-    Plain ``http.client``, not requests: a browser's traffic never shows in the
-    kernel's logs, and neither should the consent URL's ``state`` when the sandbox
-    plays the browser (urllib3 logs every URL at DEBUG level).
-    """
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.netloc, timeout=10)
-    try:
-        body = None if form is None else urlencode(form)
-        headers = {} if form is None else {"Content-Type": "application/x-www-form-urlencoded"}
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        connection.request(method, target, body=body, headers=headers)
-        answer = connection.getresponse()
-        return answer.status, answer.getheader("Location"), answer.read().decode("utf-8", "replace")
-    finally:
-        connection.close()
 
 
 class Sandbox:
@@ -131,6 +94,11 @@ class Sandbox:
     limits : Limits, optional
         The rate limits; Atlassian's by default. Its ``wall_clock``, when None, becomes
         the sandbox's (:meth:`wall_time`).
+    credentials : tuple of str, optional
+        The app's client id and secret; new random ones by default.
+    wrap : callable, optional
+        Called with each server's app and its name (``"auth"``, ``"api"``); serves
+        what it returns instead (to add routes in front of the sandbox's).
 
     Attributes
     ----------
@@ -169,6 +137,8 @@ class Sandbox:
         api_port: int = 0,
         poison: bool = False,
         limits: Limits | None = None,
+        credentials: tuple[str, str] | None = None,
+        wrap: Callable[[App, str], App] | None = None,
     ) -> None:
         if not redirect_uris:
             raise ValueError("the sandbox app needs at least one redirect URI")
@@ -178,8 +148,10 @@ class Sandbox:
         if self.limits.wall_clock is None:
             self.limits.wall_clock = self.wall_time
         self.stats = Stats()
-        self.client_id = _client_id()
-        self.client_secret = secrets.token_urlsafe(48)
+        self.client_id, self.client_secret = credentials or (
+            _client_id(),
+            secrets.token_urlsafe(48),
+        )
         client = Client(self.client_id, self.client_secret, APP_NAME, tuple(redirect_uris))
         self._authority = Authority(client, self.settings, self.stats)
         self.poison = poison
@@ -199,9 +171,10 @@ class Sandbox:
             user=user(poison=poison),
             sites=data.listed_sites(poison=poison),
         )
+        served = wrap or (lambda app, name: app)
         self._closed = False
         self._auth = BackgroundServer(
-            self.faults.wrap(auth_app, "auth"),
+            served(self.faults.wrap(auth_app, "auth"), "auth"),
             auth_port,
             "jsm-nb-sandbox-auth",
             self.wall_time,
@@ -209,7 +182,7 @@ class Sandbox:
         )
         try:
             self._api = BackgroundServer(
-                self.faults.wrap(self._gateway, "api"),
+                served(self.faults.wrap(self._gateway, "api"), "api"),
                 api_port,
                 "jsm-nb-sandbox-api",
                 self.wall_time,
@@ -244,6 +217,11 @@ class Sandbox:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+    @property
+    def authority(self) -> Authority:
+        """The authorisation server's state and rules (grants, tokens; ``snapshot()``)."""
+        return self._authority
 
     @property
     def sites(self) -> list[dict[str, Any]]:
@@ -284,45 +262,9 @@ class Sandbox:
     def approve(self, authorization_url: str, *, deny: bool = False) -> str:
         """Play the user: open the consent page and click Accept (or Deny).
 
-        Parameters
-        ----------
-        authorization_url : str
-            The consent URL a client built (``{auth_url}/authorize?...``).
-        deny : bool
-            Click Deny instead of Accept.
-
-        Returns
-        -------
-        str
-            Where the browser is sent: the callback URL with ``code`` and
-            ``state``, or with ``error=access_denied``, ``error_description``
-            and ``state``.
-
-        Raises
-        ------
-        jsm_nb.AuthorizationError
-            The URL is not this sandbox's consent URL, or the sandbox refuses
-            it; the message carries the sandbox's explanation.
+        See :func:`jsm_nb.sandbox.browser.approve`, which this calls with :attr:`auth_url`.
         """
-        parts = urlsplit(authorization_url)
-        if f"{parts.scheme}://{parts.netloc}" != self.auth_url or parts.path != "/authorize":
-            raise AuthorizationError(
-                f"{authorization_url!r} is not this sandbox's consent URL: "
-                f"it should start with {self.auth_url}/authorize?",
-                setting="JSM_NB_AUTH_URL",
-            )
-        page_status, _, page = _browse("GET", authorization_url)
-        request_id = _REQUEST_ID.search(page)
-        if page_status != 200 or request_id is None:
-            raise AuthorizationError(f"The sandbox refused the consent URL: {_page_error(page)}")
-        decision = {
-            "request_id": html.unescape(request_id.group(1)),
-            "decision": "deny" if deny else "accept",
-        }
-        status, location, text = _browse("POST", f"{self.auth_url}/authorize/decision", decision)
-        if status != 302 or location is None:
-            raise AuthorizationError(f"The sandbox refused the choice: {_page_error(text)}")
-        return location
+        return browser.approve(self.auth_url, authorization_url, deny=deny)
 
     def revoke_all(self) -> None:
         """Revoke every grant, as when the user removes the app from their Atlassian account."""

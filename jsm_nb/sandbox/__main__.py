@@ -11,6 +11,10 @@ so a reset shows; ``--burst 0.1`` allows a tenth of Atlassian's burst rates, and
 already holds a login to the first site, so scripts (``bench/``) need no browser.
 ``--poison`` puts a script in front of every name and summary the sandbox serves
 (``Sandbox(poison=True)``), to check that a notebook shows them escaped.
+
+``--shared`` instead starts the user's shared sandbox in the background, the one
+every kernel finds (:mod:`jsm_nb.sandbox.shared`), and returns once it serves;
+it stops by itself after ``--idle-timeout`` seconds without a request.
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 from ..config import ENV_VARS
 from . import Limits, Sandbox, run
+from .home import HOME_VARIABLE, IDLE_VARIABLE, Home, default_idle_timeout
 
 _EXPORTED = ("client_id", "client_secret", "auth_url", "api_url", "token_path")
 
@@ -41,6 +47,32 @@ def _sign_in(sb: Sandbox) -> None:
     signing_in = login(sb.config, prompt=False, auto_capture=False)
     signing_in.submit(sb.approve(signing_in.authorization_url))
     signing_in.choose_site(str(sb.sites[0]["id"]))
+
+
+def _shared(args: argparse.Namespace, arguments: list[str]) -> int:
+    """Start the shared sandbox (``launch``), or be it (``--ready-fd``, given by ``launch``)."""
+    from .daemon import START_TIMEOUT, launch, serve_detached
+    from .shared import find
+
+    home = Home(args.home)
+    if args.ready_fd is None:
+        running = find(home.path)
+        if running is not None:
+            print(f"A shared sandbox already serves {home.path} (process {running.pid}).")
+            return 1
+        if launch(home, arguments, timeout=START_TIMEOUT):
+            return 0
+        print(f"The shared sandbox did not start; {home.log_path} says why.", file=sys.stderr)
+        return 1
+    return serve_detached(
+        home,
+        args.ready_fd,
+        idle_timeout=default_idle_timeout() if args.idle_timeout is None else args.idle_timeout,
+        access_token_lifetime=args.access_token_lifetime,
+        refresh_reuse_leeway=args.refresh_reuse_leeway,
+        requests=args.requests,
+        seed=args.seed,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,7 +126,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="put a script in every name and summary, to check that notebooks escape them",
     )
+    shared = parser.add_argument_group(
+        "shared sandbox",
+        "with --shared, only --access-token-lifetime, --requests and --seed apply besides these",
+    )
+    shared.add_argument(
+        "--shared",
+        action="store_true",
+        help="start the user's shared sandbox in the background; return once it serves",
+    )
+    shared.add_argument(
+        "--home",
+        type=Path,
+        help=f"its directory (default: ${HOME_VARIABLE}, else one in the user's state directory)",
+    )
+    shared.add_argument(
+        "--idle-timeout",
+        type=float,
+        help=f"seconds without a request before it stops (default: ${IDLE_VARIABLE}, else 900)",
+    )
+    shared.add_argument(
+        "--refresh-reuse-leeway",
+        type=float,
+        default=600,
+        help="seconds a rotated refresh token stays usable (default: 600)",
+    )
+    shared.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.shared:
+        if args.sign_in or args.latency or args.auth_port or args.api_port:
+            parser.error("--shared does not take --sign-in, --latency or ports")
+        return _shared(args, sys.argv[1:] if argv is None else list(argv))
+    if args.home or args.idle_timeout is not None or args.ready_fd is not None:
+        parser.error("--home and --idle-timeout go with --shared")
     try:
         limits = Limits(
             enabled=not args.no_limits,
@@ -109,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         auth_port=args.auth_port,
         api_port=args.api_port,
         access_token_lifetime=args.access_token_lifetime,
+        refresh_reuse_leeway=args.refresh_reuse_leeway,
         requests=args.requests,
         seed=args.seed,
         poison=args.poison,

@@ -219,6 +219,7 @@ class Authority:
         self._access: dict[str, tuple[Grant, float]] = {}
         self._refresh: dict[str, _RefreshToken] = {}
         self._retired: dict[str, float] = {}  # access token -> when its refresh token rotated
+        self._on_change: Callable[[], None] | None = None
 
     # -- consent ---------------------------------------------------------------------------
 
@@ -346,10 +347,13 @@ class Authority:
             secret.encode(), self.client.client_secret.encode()
         ):
             raise TokenError(401, "access_denied", "Unauthorized")
-        with self._lock:
-            if grant_type == "authorization_code":
-                return self._exchange(params)
-            return self._refresh_grant(params)
+        try:
+            with self._lock:
+                if grant_type == "authorization_code":
+                    return self._exchange(params)
+                return self._refresh_grant(params)
+        finally:
+            self._changed()
 
     def grant_for(self, access_token: str) -> Grant | None:
         """The live grant of an access token, or ``None`` if unknown, expired or revoked."""
@@ -391,6 +395,83 @@ class Authority:
         with self._lock:
             for grant in self._grants:
                 self._revoke(grant)
+        self._changed()
+
+    # -- persistence -----------------------------------------------------------------------
+
+    def on_change(self, callback: Callable[[], None] | None) -> None:
+        """Call ``callback`` after each token request and revocation (``None``: stop calling).
+
+        It is called outside the lock, so it may call :meth:`snapshot`.
+        """
+        self._on_change = callback
+
+    def snapshot(self, wall_clock: Callable[[], float] = time.time) -> dict[str, Any]:
+        """The grants and tokens as plain data, their times read on ``wall_clock``.
+
+        Returns
+        -------
+        dict
+            ``grants`` (a list of ``scopes`` and ``revoked``), ``access`` (token to
+            ``grant``, its index in ``grants``, and ``issued_at``) and ``refresh``
+            (token to ``grant`` and ``rotated_at``, ``None`` until it is rotated).
+            Pending consents and codes are left out: they live for minutes.
+        """
+        with self._lock:
+            offset = wall_clock() - self._clock()
+
+            def wall(moment: float | None) -> float | None:
+                return None if moment is None else moment + offset
+
+            index = {grant: i for i, grant in enumerate(self._grants)}
+            return {
+                "grants": [{"scopes": list(g.scopes), "revoked": g.revoked} for g in self._grants],
+                "access": {
+                    token: {"grant": index[grant], "issued_at": wall(issued_at)}
+                    for token, (grant, issued_at) in self._access.items()
+                },
+                "refresh": {
+                    token: {
+                        "grant": index[entry.grant],
+                        "access_token": entry.access_token,
+                        "rotated_at": wall(entry.rotated_at),
+                    }
+                    for token, entry in self._refresh.items()
+                },
+            }
+
+    def restore(
+        self, snapshot: Mapping[str, Any], wall_clock: Callable[[], float] = time.time
+    ) -> None:
+        """Replace the grants and tokens with those of a :meth:`snapshot`.
+
+        Times are read back on ``wall_clock``; one in its future counts as now, so
+        a clock set back never lengthens a token's life.
+        """
+        grants = [Grant(tuple(g["scopes"]), bool(g["revoked"])) for g in snapshot["grants"]]
+        with self._lock:
+            now, wall_now = self._clock(), wall_clock()
+
+            def local(moment: float) -> float:
+                return now - max(0.0, wall_now - moment)
+
+            self._grants = grants
+            self._access = {
+                token: (grants[entry["grant"]], local(entry["issued_at"]))
+                for token, entry in snapshot["access"].items()
+            }
+            self._refresh = {
+                token: _RefreshToken(
+                    grants[entry["grant"]],
+                    str(entry.get("access_token", "")),
+                    None if entry["rotated_at"] is None else local(entry["rotated_at"]),
+                )
+                for token, entry in snapshot["refresh"].items()
+            }
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change()
 
     def _exchange(self, params: Mapping[str, str]) -> dict[str, Any]:
         code, redirect_uri = _required(params, "code"), _required(params, "redirect_uri")
