@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,26 +11,9 @@ import pytest
 import jsm_nb
 from jsm_nb import sandbox
 from jsm_nb.context import CONTEXT
-from jsm_nb.sandbox import Sandbox, shared
+from jsm_nb.sandbox import Sandbox
 
 _FIRST_SITE = "first site"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def shared_sandbox_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A temporary home for the shared sandbox, for the whole run; what runs there is stopped.
-
-    No test touches the user's own shared sandbox (``JSM_NB_SANDBOX_HOME``), and no
-    shared sandbox outlives the run, even one that a test left running. Unless set
-    already, ``JSM_NB_SANDBOX_IDLE`` is 120 s: one that escapes this stops soon.
-    """
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("JSM_NB_SANDBOX_HOME", str(tmp_path_factory.mktemp("shared-sandbox")))
-        if not os.environ.get("JSM_NB_SANDBOX_IDLE"):
-            patch.setenv("JSM_NB_SANDBOX_IDLE", "120")
-        yield Path(os.environ["JSM_NB_SANDBOX_HOME"])
-    for record in tmp_path_factory.getbasetemp().rglob("server.json"):
-        shared.stop(record.parent)
 
 
 def sign_in(

@@ -74,7 +74,7 @@ def execute(
     before: str = "",
     after: str = "",
 ) -> Run:
-    """Run ``path`` with ``workdir`` as its directory, in a kernel with no ``JSM_NB_`` variable.
+    """Run ``path`` in ``workdir``, in a kernel with no ``JSM_NB_`` setting but the sandbox's.
 
     Parameters
     ----------
@@ -97,7 +97,12 @@ def execute(
         *cells,
         nbformat.v4.new_code_cell(after),
     ]
-    kernel_env = {k: v for k, v in os.environ.items() if not k.startswith("JSM_NB_")}
+    kernel_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("JSM_NB_") or k.startswith("JSM_NB_SANDBOX_")
+    }
+    kernel_env["XDG_CONFIG_HOME"] = str(workdir / "config")  # a token file of its own: a first run
     kernel_env.update(env or {})
     client = _Recording(
         notebook,

@@ -86,7 +86,7 @@ def wait_until(condition: Callable[[], bool], timeout: float = 20) -> None:
 
 def sign_in(sb: shared.SharedSandbox, token_path: Path) -> jsm_nb.Config:
     """Sign in to ``sb``'s first site with jsm_nb's own flow; return the config of the login."""
-    config = sb.config_for(jsm_nb.Config(token_path=token_path, backoff=0.05))
+    config = sb.configure(jsm_nb.Config(token_path=token_path, backoff=0.05))
     login = jsm_nb.login(config, prompt=False, auto_capture=False)
     login.submit(sb.approve(login.authorization_url))
     login.choose_site(str(sb.sites[0]["id"]))
@@ -165,7 +165,7 @@ def test_a_login_made_in_one_process_is_found_by_another(home: Path, tmp_path: P
         "import jsm_nb\n"
         "from jsm_nb.sandbox import shared\n"
         "sb = shared.connect()\n"
-        f"config = sb.config_for(jsm_nb.Config(token_path={str(tmp_path / 'tokens.json')!r}))\n"
+        f"config = sb.configure(jsm_nb.Config(token_path={str(tmp_path / 'tokens.json')!r}))\n"
         "me = jsm_nb.me(session=jsm_nb.session(config))\n"
         "print(sb.pid, me['account_id'][0])\n"
     )
@@ -188,7 +188,7 @@ def test_a_login_outlives_a_stop_and_start_on_the_same_ports(home: Path, tmp_pat
         first.api_url,
         first.client_id,
     )
-    assert again.config_for(jsm_nb.Config(token_path=config.token_path, backoff=0.05)) == config
+    assert again.configure(jsm_nb.Config(token_path=config.token_path, backoff=0.05)) == config
     CONTEXT.forget_sessions(config)
     assert jsm_nb.me(session=jsm_nb.session(config))["account_id"][0] == data.ANALYST_ACCOUNT_ID
 

@@ -26,19 +26,17 @@ Examples
 
 from __future__ import annotations
 
-import atexit
 import dataclasses
 import os
 import secrets
 import shutil
 import string
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import DEFAULT_REDIRECT_URI, Config
 from . import browser, data
@@ -47,6 +45,9 @@ from .faults import Faults
 from .gateway import GatewayApp, user
 from .limits import Limits, Plan
 from .server import App, BackgroundServer, Stats
+
+if TYPE_CHECKING:
+    from .shared import SharedSandbox
 
 __all__ = [
     "POISON_VARIABLE",
@@ -318,21 +319,22 @@ def run(
 
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
-_default: Sandbox | None = None
-_default_lock = threading.Lock()
 
 
-def default() -> Sandbox:
-    """The process-wide sandbox, started on first call and stopped at exit.
+def poison_wanted() -> bool:
+    """Whether ``$JSM_NB_SANDBOX_POISON`` asks for a poisoned sandbox (1, true, yes or on)."""
+    return os.environ.get(POISON_VARIABLE, "").strip().lower() in _TRUE
 
-    jsm_nb uses it when no client id is configured. Every call returns the
-    same object. It is poisoned (``Sandbox(poison=True)``) when the environment
-    variable ``JSM_NB_SANDBOX_POISON`` is 1, true, yes or on at the first call.
+
+def default() -> SharedSandbox:
+    """The sandbox jsm_nb uses when no client id is configured: the user's shared one.
+
+    Every kernel, notebook and ``python -m jsm_nb`` of this user reaches the same
+    background process (:mod:`jsm_nb.sandbox.shared`), started on first use and
+    stopped by itself when idle, so a login made in one is found by the others. It
+    is poisoned (``Sandbox(poison=True)``) when ``$JSM_NB_SANDBOX_POISON`` is 1,
+    true, yes or on. Every call in a process returns the same object.
     """
-    global _default
-    with _default_lock:
-        if _default is None:
-            poison = os.environ.get(POISON_VARIABLE, "").strip().lower() in _TRUE
-            _default = Sandbox(poison=poison)
-            atexit.register(_default.close)
-        return _default
+    from ..context import CONTEXT
+
+    return CONTEXT.sandbox()  # type: ignore[return-value]  # this package's entry point

@@ -72,6 +72,7 @@ def _shared(args: argparse.Namespace, arguments: list[str]) -> int:
         refresh_reuse_leeway=args.refresh_reuse_leeway,
         requests=args.requests,
         seed=args.seed,
+        poison=args.poison,
     )
 
 

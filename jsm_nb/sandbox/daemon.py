@@ -152,11 +152,20 @@ class Admin:
         given = request.headers.get(ADMIN_HEADER, "")
         if not hmac.compare_digest(given.encode(), self._secret.encode()):
             return json_reply(403, {"code": 403, "message": "Forbidden"})
+        if route == ("GET", "/_sandbox/secrets"):
+            return json_reply(
+                200, {kind: sorted(found) for kind, found in sandbox.secrets().items()}
+            )
         self.stop_requested.set()  # the one route left: POST /_sandbox/stop
         return json_reply(202, {"stopping": True})
 
 
-_ROUTES = {("GET", "/_sandbox/health"), ("POST", "/_sandbox/stop"), ("GET", "/_sandbox/sites")}
+_ROUTES = {
+    ("GET", "/_sandbox/health"),
+    ("POST", "/_sandbox/stop"),
+    ("GET", "/_sandbox/sites"),
+    ("GET", "/_sandbox/secrets"),  # for tests that look for leaks; needs the admin secret
+}
 
 
 def _port(url: str) -> int:

@@ -12,7 +12,7 @@ Examples
 --------
 >>> from jsm_nb.sandbox import shared
 >>> sb = shared.connect()                               # doctest: +SKIP
->>> login = jsm_nb.login(sb.config_for(jsm_nb.Config()))  # doctest: +SKIP
+>>> login = jsm_nb.login(sb.configure(jsm_nb.Config()))  # doctest: +SKIP
 >>> sb.stop()  # the logins stay saved for its next start  # doctest: +SKIP
 """
 
@@ -34,12 +34,13 @@ from typing import Any
 import filelock
 
 from ..config import Config
-from . import browser
+from . import browser, poison_wanted
 from .daemon import ADMIN_HEADER, CHALLENGE_HEADER, START_TIMEOUT, launch, proof
 from .home import Home, Record, SandboxError, default_idle_timeout
 
 __all__ = ["SandboxError", "SharedSandbox", "connect", "find", "stop"]
 
+POISONED = "poisoned"  # the home, inside the usual one, of the poisoned sandbox
 CONNECT_WAIT = 120.0  # seconds to wait for another client that is starting the process
 STOP_TIMEOUT = 30.0  # seconds the process may take to stop
 ANSWER_TIMEOUT = 5.0  # seconds for each answer of the process's admin routes
@@ -119,10 +120,15 @@ class SharedSandbox:
         self.client_id = record.client_id
         self.client_secret = record.client_secret
 
+    @property
+    def poison(self) -> bool:
+        """Whether its names and summaries carry script (``$JSM_NB_SANDBOX_POISON``)."""
+        return self.home.name == POISONED
+
     def __repr__(self) -> str:
         return f"<SharedSandbox auth_url={self.auth_url} api_url={self.api_url} pid={self.pid}>"
 
-    def config_for(self, config: Config) -> Config:
+    def configure(self, config: Config) -> Config:
         """``config`` pointed at this sandbox: its credentials and URLs, every other field kept.
 
         Parameters
@@ -140,12 +146,28 @@ class SharedSandbox:
             client_secret=self.client_secret,
             auth_url=self.auth_url,
             api_url=self.api_url,
+            sandbox=True,
         )
 
     @property
     def config(self) -> Config:
         """A :class:`jsm_nb.Config` of this sandbox, with the default token file and settings."""
-        return self.config_for(Config())
+        return self.configure(Config())
+
+    def secrets(self) -> dict[str, set[str]]:
+        """Every secret the process issued or holds, by kind (as :meth:`Sandbox.secrets`).
+
+        For tests that look for leaks; asked over its admin route, with the admin secret.
+        """
+        status, body = _call(
+            self._record.auth_port,
+            "GET",
+            "/_sandbox/secrets",
+            {ADMIN_HEADER: self._record.admin_secret},
+        )
+        if status != 200 or not isinstance(body, dict):
+            raise SandboxError(f"The shared sandbox did not give its secrets (HTTP {status}).")
+        return {str(kind): set(found) for kind, found in body.items()}
 
     def approve(self, authorization_url: str, *, deny: bool = False) -> str:
         """Play the user: open the consent page and click Accept (or Deny).
@@ -277,7 +299,8 @@ def connect(home: Path | None = None) -> SharedSandbox:
     ----------
     home : pathlib.Path, optional
         Its directory; by default ``$JSM_NB_SANDBOX_HOME``, else ``sandbox`` in the
-        user's state directory (created with mode 0700).
+        user's state directory (created with mode 0700). A poisoned sandbox
+        (``$JSM_NB_SANDBOX_POISON``) is another process, in ``poisoned`` inside it.
 
     Returns
     -------
@@ -293,7 +316,8 @@ def connect(home: Path | None = None) -> SharedSandbox:
     jsm_nb.ConfigError
         ``JSM_NB_SANDBOX_IDLE`` is not a number of seconds.
     """
-    where = Home(home)
+    poisoned = poison_wanted()
+    where = Home(Home(home).path / POISONED) if poisoned else Home(home)
     idle_timeout = default_idle_timeout()
     taken = (
         f"Another Python process has been starting the shared sandbox in {where.path} for "
@@ -302,7 +326,7 @@ def connect(home: Path | None = None) -> SharedSandbox:
     with where.holding("connect", CONNECT_WAIT, taken):
         found = _found(where)
         if found is None:
-            _start(where, idle_timeout)
+            _start(where, idle_timeout, poisoned)
             found = _found(where)
     if found is None:
         raise SandboxError(
@@ -311,9 +335,11 @@ def connect(home: Path | None = None) -> SharedSandbox:
     return found
 
 
-def _start(home: Home, idle_timeout: float) -> None:
+def _start(home: Home, idle_timeout: float, poisoned: bool) -> None:
     """Start the process and wait until it serves (see :func:`.daemon.launch`)."""
     arguments = ["--shared", "--home", str(home.path), "--idle-timeout", repr(idle_timeout)]
+    if poisoned:
+        arguments.append("--poison")
     try:
         served = launch(home, arguments, timeout=START_TIMEOUT)
     except (OSError, subprocess.SubprocessError) as error:
