@@ -13,25 +13,6 @@ from jsm_nb import sandbox
 from jsm_nb.context import CONTEXT
 from jsm_nb.sandbox import Sandbox
 
-_FIRST_SITE = "first site"
-
-
-def sign_in(
-    sb: Sandbox, *, site: str | None = _FIRST_SITE, scopes: tuple[str, ...] | None = None
-) -> jsm_nb.Config:
-    """Sign in to ``sb`` through jsm_nb's own flow; return the config holding the login.
-
-    ``site`` defaults to the first of the sandbox's sites (``None`` chooses none);
-    ``scopes`` defaults to the configuration's.
-    """
-    overrides: dict[str, object] = {"site": sb.sites[0]["id"] if site == _FIRST_SITE else site}
-    if scopes is not None:
-        overrides["scopes"] = scopes
-    config = sb.config_for(**overrides)
-    login = jsm_nb.login(config)
-    login.submit(sb.approve(login.authorization_url))
-    return config
-
 
 @pytest.fixture
 def sb() -> Iterator[Sandbox]:
@@ -43,7 +24,7 @@ def sb() -> Iterator[Sandbox]:
 @pytest.fixture
 def signed_in(sb: Sandbox) -> jsm_nb.Config:
     """The config of a completed sign-in to the sandbox's first site."""
-    return sign_in(sb)
+    return sb.sign_in()
 
 
 @contextlib.contextmanager
@@ -56,10 +37,7 @@ def signed_in_session(
     starts at 0.05 s unless it says otherwise, so tests of 5xx answers stay quick.
     """
     with sandbox.run(**knobs) as running:
-        overrides = {"site": running.sites[0]["id"], "backoff": 0.05, **(config or {})}
-        signed_in = running.config_for(**overrides)
-        login = jsm_nb.login(signed_in)
-        login.submit(running.approve(login.authorization_url))
+        signed_in = running.sign_in(**{"backoff": 0.05, **(config or {})})
         try:
             yield running, jsm_nb.session(signed_in)
         finally:

@@ -25,7 +25,6 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 import requests
-from conftest import sign_in
 
 import jsm_nb
 from jsm_nb import AuthorizationError, ConfigError, TokenStoreError, sandbox
@@ -118,13 +117,13 @@ def wrong_secret(b: Bench) -> Callable[[], object]:
 
 
 def unknown_site(b: Bench) -> Callable[[], object]:
-    config = sign_in(b.sb, site="no-such-site")
+    config = b.sb.sign_in(site="no-such-site")
     return lambda: jsm_nb.session(config)
 
 
 def damaged_file(opener: str) -> Prepare:
     def prepare(b: Bench) -> Callable[[], object]:
-        sign_in(b.sb)
+        b.sb.sign_in()
         b.config.token_path.write_text('{"version": 1, "entries": {"login')  # cut off
         if opener == "session":
             CONTEXT.forget_sessions(b.config)
@@ -141,7 +140,7 @@ def directory_as_token_file(b: Bench) -> Callable[[], object]:
 
 
 def loose_permissions(b: Bench) -> Callable[[], object]:
-    config = sign_in(b.sb)
+    config = b.sb.sign_in()
     config.token_path.chmod(0o644)
     CONTEXT.forget_sessions(config)
     return lambda: jsm_nb.session(config)

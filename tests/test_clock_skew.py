@@ -13,7 +13,6 @@ import time
 from typing import Any
 
 import pytest
-from conftest import sign_in
 
 import jsm_nb
 from jsm_nb.sandbox import Sandbox
@@ -26,7 +25,7 @@ SKEWS = [-300.0, 300.0]  # seconds the server's clock is ahead of this one
 def test_a_skewed_clock_needs_no_extra_refresh(sb: Sandbox, skew: float) -> None:
     sb.settings.clock_offset = skew
     sb.settings.access_token_lifetime = 300  # shorter than the skew, longer than the test
-    s = jsm_nb.session(sign_in(sb))
+    s = jsm_nb.session(sb.sign_in())
     assert all(s.get(SERVICEDESKS).ok for _ in range(30))
     assert jsm_nb.api.service_desks(session=s, progress=False).shape[0] > 0
     assert sb.stats.refreshes == 0
@@ -35,7 +34,7 @@ def test_a_skewed_clock_needs_no_extra_refresh(sb: Sandbox, skew: float) -> None
 @pytest.mark.parametrize("skew", SKEWS)
 def test_retry_after_as_a_date_is_read_against_the_servers_clock(sb: Sandbox, skew: float) -> None:
     sb.settings.clock_offset = skew
-    s = jsm_nb.session(sign_in(sb))
+    s = jsm_nb.session(sb.sign_in())
     waits: list[float] = []
     s.throttle_listeners.append(waits.append)
     sb.faults.rate_limit(every=2, retry_after=2, as_date=True)
@@ -56,7 +55,7 @@ def _jump(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
 def test_a_clock_jumping_ahead_costs_one_refresh(
     sb: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s = jsm_nb.session(sign_in(sb))
+    s = jsm_nb.session(sb.sign_in())
     assert s.get(SERVICEDESKS).ok
     _jump(monkeypatch, 2 * 3600)  # the laptop slept for two hours (Atlassian's tokens: 1 h)
     assert all(s.get(SERVICEDESKS).ok for _ in range(20))
@@ -67,7 +66,7 @@ def test_a_clock_jumping_back_is_caught_by_the_401(
     sb: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sb.settings.access_token_lifetime = 1
-    s = jsm_nb.session(sign_in(sb))
+    s = jsm_nb.session(sb.sign_in())
     _jump(monkeypatch, -3600)  # NTP stepped the clock back an hour: the token looks young
     time.sleep(1.1)  # ... but Atlassian has let it expire
     responses: list[Any] = [s.get(SERVICEDESKS) for _ in range(5)]

@@ -30,11 +30,11 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import signed_in_session
 from notebook_run import NOTEBOOKS, Run, execute
 from test_sandbox_gateway import _exports
 
 import jsm_nb
+from conftest import signed_in_session
 from jsm_nb import api, sandbox
 from jsm_nb.account import connection_of
 from jsm_nb.context import CONTEXT

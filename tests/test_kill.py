@@ -27,7 +27,6 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import sign_in
 
 import jsm_nb
 from jsm_nb import FileStore, LoginRequired
@@ -124,7 +123,7 @@ def _leftovers(config: jsm_nb.Config) -> list[str]:
 @pytest.fixture
 def victim_sandbox() -> Iterator[tuple[Sandbox, jsm_nb.Config]]:
     with jsm_nb.sandbox.run(requests=100) as sb:
-        yield sb, sign_in(sb)
+        yield sb, sb.sign_in()
 
 
 # -- one kill at each point of a refresh ----------------------------------------------------------
@@ -224,7 +223,7 @@ def kill_rounds(
         assert _leftovers(config) == []
         if outcome != "continued":
             counts["lost"] += 1
-            sign_in(sb)  # the analyst signs in again
+            sb.sign_in()  # the analyst signs in again
         else:
             counts["continued"] += 1
     stats = sb.stats.snapshot()

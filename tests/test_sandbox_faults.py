@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import sign_in
 
 import jsm_nb
 from jsm_nb.entries import login_entry
@@ -21,7 +20,7 @@ RESOURCES = "/oauth/token/accessible-resources"
 
 
 def _tokens(sb: Sandbox) -> dict[str, Any]:
-    config = sign_in(sb)
+    config = sb.sign_in()
     token = jsm_nb.FileStore(config.token_path).read(login_entry(config))
     assert isinstance(token, dict)
     return token

@@ -19,7 +19,6 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 import requests
-from conftest import sign_in
 
 import jsm_nb
 from jsm_nb.config import DEFAULT_SCOPES
@@ -254,7 +253,7 @@ def test_the_debug_log_holds_no_state_code_challenge_or_token(
     sb: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="jsm_nb.sandbox")
-    config = sign_in(sb)  # consent with state and a PKCE challenge, the code exchange
+    config = sb.sign_in()  # consent with state and a PKCE challenge, the code exchange
     session = jsm_nb.session(config)
     try:
         session.tokens.refresh(stale=session.tokens.access_token())

@@ -25,7 +25,6 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import sign_in
 
 import jsm_nb
 from jsm_nb import api
@@ -274,7 +273,7 @@ def test_a_users_own_handler_on_oauth_loggers_sees_redacted_lines(sb: Sandbox) -
         logger.setLevel(logging.DEBUG)
     try:
         sb.settings.access_token_lifetime = 1
-        config = sign_in(sb)
+        config = sb.sign_in()
         time.sleep(0.6)
         assert jsm_nb.session(config).get(SERVICEDESKS).ok
     finally:

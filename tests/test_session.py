@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import sign_in
 
 import jsm_nb
 from jsm_nb import AuthorizationError, LoginRequired
@@ -38,7 +37,7 @@ def test_relative_paths_go_through_the_gateway_to_the_chosen_site(
 
 
 def test_several_sites_and_none_chosen_lists_them(sb: Sandbox) -> None:
-    config = sign_in(sb, site=None)
+    config = sb.sign_in(site=None)
     with pytest.raises(jsm_nb.ConfigError, match="JSM_NB_SITE") as caught:
         jsm_nb.session(config)
     for site in sb.sites:
@@ -167,7 +166,7 @@ def test_a_redirect_off_the_exact_api_origin_loses_the_token(
 
 def test_access_token_is_refreshed_ahead_of_expiry_and_rotated(sb: Sandbox) -> None:
     sb.settings.access_token_lifetime = 2
-    config = sign_in(sb)
+    config = sb.sign_in()
     first = _stored(config)
     s = jsm_nb.session(config)
     assert s.get(SERVICEDESKS).ok
@@ -195,7 +194,7 @@ def test_a_rejected_token_is_refreshed_once_and_the_request_resent(
 
 
 def test_a_scope_error_is_not_refreshed(sb: Sandbox) -> None:
-    config = sign_in(sb, scopes=("read:me", "offline_access"))
+    config = sb.sign_in(scopes=("read:me", "offline_access"))
     response = jsm_nb.session(config).get(SERVICEDESKS)
     assert response.status_code == 401
     assert sb.stats.refreshes == 0
@@ -205,7 +204,7 @@ def test_a_scope_error_is_not_refreshed(sb: Sandbox) -> None:
 
 def test_a_dead_grant_raises_login_required_everywhere(sb: Sandbox) -> None:
     sb.settings.access_token_lifetime = 1
-    config = sign_in(sb)
+    config = sb.sign_in()
     s = jsm_nb.session(config)
     sb.revoke_all()
     time.sleep(1.1)
@@ -219,7 +218,7 @@ def test_a_dead_grant_raises_login_required_everywhere(sb: Sandbox) -> None:
 
 def test_wrong_secret_at_refresh_is_not_login_required(sb: Sandbox) -> None:
     sb.settings.access_token_lifetime = 1
-    config = sign_in(sb)
+    config = sb.sign_in()
     time.sleep(1.1)
     wrong = config.__class__(**{**config.__dict__, "client_secret": "rotated-in-console"})
     with pytest.raises(AuthorizationError, match="JSM_NB_CLIENT_SECRET") as caught:

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import sign_in
 
 import jsm_nb
 from jsm_nb import api
@@ -134,7 +133,7 @@ def test_short_soak_loses_no_login_and_fails_no_call() -> None:
     """3 processes x 8 threads x 20 s sharing one token file: the default suite's version."""
     # Logins are what a soak tests: 24 threads would spend Atlassian's hourly points in seconds.
     with jsm_nb.sandbox.run(requests=300, limits=Limits(enabled=False)) as sb:
-        config = sign_in(sb)
+        config = sb.sign_in()
         totals, errors = soak(sb, config, processes=3, threads=8, seconds=20)
         _report("short soak (3 processes x 8 threads x 20 s, 1 s tokens, no leeway)", totals)
         _check(config, totals, errors)
@@ -146,7 +145,7 @@ def test_short_soak_loses_no_login_and_fails_no_call() -> None:
 @pytest.mark.timeout(900)
 def test_soak_four_processes_eight_threads_a_minute() -> None:
     with jsm_nb.sandbox.run(requests=1000, limits=Limits(enabled=False)) as sb:
-        config = sign_in(sb)
+        config = sb.sign_in()
         totals, errors = soak(sb, config, processes=4, threads=8, seconds=60)
         _report("soak (4 processes x 8 threads x 60 s, 1 s tokens, no leeway)", totals)
         _check(config, totals, errors)

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import sign_in
 
 import jsm_nb
 from jsm_nb import FileStore, TokenStoreError, sandbox
@@ -53,7 +52,7 @@ class Base:
 @pytest.fixture(scope="module")
 def signed_in_file() -> Iterator[tuple[sandbox.Sandbox, Base]]:
     with sandbox.run() as sb:
-        config = sign_in(sb, site=None)
+        config = sb.sign_in(site=None)
         FileStore(config.token_path).write(f"site {config.store_key}", sb.sites[0]["id"])
         raw = config.token_path.read_bytes()
         document = json.loads(raw)

@@ -49,6 +49,8 @@ from .server import App, BackgroundServer, Stats
 if TYPE_CHECKING:
     from .shared import SharedSandbox
 
+FIRST_SITE = "the first site"  # Sandbox.sign_in's default: the first of its sites
+
 __all__ = [
     "POISON_VARIABLE",
     "Faults",
@@ -259,6 +261,30 @@ class Sandbox:
     def config_for(self, **overrides: Any) -> Config:
         """This sandbox's :attr:`config` with some fields replaced (e.g. ``token_path``)."""
         return dataclasses.replace(self.config, **overrides)
+
+    def sign_in(self, *, site: str | None = FIRST_SITE, **overrides: Any) -> Config:
+        """Sign in through jsm_nb's own flow, playing the user; return the config that holds it.
+
+        Parameters
+        ----------
+        site : str or None
+            ``config.site`` of the returned config: the first of :attr:`sites` by
+            default (its cloud id); ``None`` chooses none.
+        **overrides
+            Other fields of :attr:`config` to replace (``scopes``, ``token_path``, ...).
+
+        Returns
+        -------
+        jsm_nb.Config
+            The configuration whose token file now holds the login.
+        """
+        from ..signin import login
+
+        chosen = str(self.sites[0]["id"]) if site is FIRST_SITE else site
+        config = self.config_for(site=chosen, **overrides)
+        signing_in = login(config, prompt=False, auto_capture=False)
+        signing_in.submit(self.approve(signing_in.authorization_url))
+        return config
 
     def approve(self, authorization_url: str, *, deny: bool = False) -> str:
         """Play the user: open the consent page and click Accept (or Deny).

@@ -44,9 +44,9 @@ def _sign_in(sb: Sandbox) -> None:
     """Sign in to ``sb``'s first site through jsm_nb's own flow, clicking Accept headlessly."""
     from ..signin import login
 
-    signing_in = login(sb.config, prompt=False, auto_capture=False)
-    signing_in.submit(sb.approve(signing_in.authorization_url))
-    signing_in.choose_site(str(sb.sites[0]["id"]))
+    login(sb.sign_in(site=None), prompt=False, auto_capture=False).choose_site(
+        str(sb.sites[0]["id"])
+    )
 
 
 def _shared(args: argparse.Namespace, arguments: list[str]) -> int:
