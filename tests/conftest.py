@@ -1,16 +1,21 @@
-"""Fixtures shared by the tests: a fresh sandbox, and a login already made in it."""
+"""Fixtures shared by the tests: a fresh sandbox, and a login already made in it.
+
+The tests are in three folders: ``unit`` (no sockets: a test there that opens one
+fails), ``integration`` (the sandbox over real HTTP on loopback) and ``system``
+(notebooks in kernels, the browser, soak and kill runs).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
+from helpers import signed_in_session
 
 import jsm_nb
 from jsm_nb import sandbox
-from jsm_nb.context import CONTEXT
 from jsm_nb.sandbox import Sandbox
 
 
@@ -25,23 +30,6 @@ def sb() -> Iterator[Sandbox]:
 def signed_in(sb: Sandbox) -> jsm_nb.Config:
     """The config of a completed sign-in to the sandbox's first site."""
     return sb.sign_in()
-
-
-@contextlib.contextmanager
-def signed_in_session(
-    config: dict[str, Any] | None = None, **knobs: Any
-) -> Iterator[tuple[Sandbox, jsm_nb.JsmSession]]:
-    """A sandbox started with ``knobs``, signed in to its first site, and a session of it.
-
-    ``config`` overrides fields of the sandbox's config; backoff without ``Retry-After``
-    starts at 0.05 s unless it says otherwise, so tests of 5xx answers stay quick.
-    """
-    with sandbox.run(**knobs) as running:
-        signed_in = running.sign_in(**{"backoff": 0.05, **(config or {})})
-        try:
-            yield running, jsm_nb.session(signed_in)
-        finally:
-            CONTEXT.forget_sessions(signed_in)
 
 
 @pytest.fixture
@@ -61,8 +49,16 @@ def jsm_shared_session() -> Iterator[tuple[Sandbox, jsm_nb.JsmSession]]:
         yield started
 
 
-def front_end_says(panel: Any, kind: str) -> None:
-    """Deliver what the Connect link's front end sends to the kernel: ``ready`` when a
-    view of it appears, ``opened`` when it is clicked (the path a comm message takes)."""
-    message = {"content": {"data": {"method": "custom", "content": {"kind": kind}}}, "buffers": []}
-    panel.connect._handle_msg(message)
+@pytest.fixture(autouse=True)
+def _no_sockets_in_unit_tests(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit test that opens a network connection or listens fails at once."""
+    if "unit" not in request.path.parts:
+        return
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a unit test opened a socket: it belongs in tests/integration")
+
+    for name in ("connect", "connect_ex", "bind"):
+        monkeypatch.setattr(socket.socket, name, refused)

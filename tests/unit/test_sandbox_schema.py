@@ -22,7 +22,7 @@ from jsonschema import Draft4Validator
 from jsm_nb.sandbox import data, jsm
 from jsm_nb.sandbox.data import ANALYST_ACCOUNT_ID, SITES, Request, SiteData
 
-SPEC = Path(__file__).parent / "data" / "jsm-servicedesk-openapi.json"
+SPEC = Path(__file__).parents[1] / "data" / "jsm-servicedesk-openapi.json"
 JSM = "/rest/servicedeskapi"
 OPT_IN = {"X-ExperimentalApi": "opt-in"}
 ERROR = {"$ref": "#/components/schemas/ErrorResponse"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
+from helpers import sandbox_exports
 
 import jsm_nb
 from jsm_nb import Config, sandbox
@@ -347,22 +347,10 @@ def test_pytest_fixtures_give_a_sandbox_and_its_config(
     assert jsm_sandbox_config.token_path.parent.is_dir()
 
 
-def _exports(process: subprocess.Popen[str]) -> dict[str, str]:
-    """The ``export NAME=value`` lines ``python -m jsm_nb.sandbox`` prints first."""
-    assert process.stdout is not None
-    exports = {}
-    for line in process.stdout:
-        if not line.startswith("export "):
-            break
-        name, _, value = shlex.split(line)[1].partition("=")
-        exports[name] = value
-    return exports
-
-
 def test_command_line_prints_exports_and_serves_until_stopped() -> None:
     command = [sys.executable, "-m", "jsm_nb.sandbox", "--requests", "50"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
-        exports = _exports(process)
+        exports = sandbox_exports(process)
         try:
             assert set(exports) == {
                 "JSM_NB_CLIENT_ID",
@@ -386,7 +374,7 @@ def test_command_line_can_sign_in_and_add_latency() -> None:
     command += ["--sign-in", "--latency", "0.2"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
         try:
-            config = Config.from_env(_exports(process), dotenv=None)
+            config = Config.from_env(sandbox_exports(process), dotenv=None)
             session = jsm_nb.session(config)  # the token file already holds a login
             started = time.monotonic()
             answer = session.get("/rest/servicedeskapi/servicedesk")

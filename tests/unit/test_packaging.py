@@ -16,7 +16,7 @@ if sys.version_info >= (3, 11):
 else:
     import tomli as tomllib
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # conda-forge packages named otherwise than on PyPI: conda-forge's name -> PyPI's
 CONDA_NAMES = {"playwright-python": "playwright"}

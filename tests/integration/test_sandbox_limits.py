@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 import requests
+from helpers import signed_in_session
 
 import jsm_nb
-from conftest import signed_in_session
 from jsm_nb import Config
 from jsm_nb.config import DEFAULT_SCOPES
 from jsm_nb.context import CONTEXT

@@ -18,9 +18,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import ipywidgets
 import pytest
+from helpers import front_end_says
 
 import jsm_nb
-from conftest import front_end_says
 from jsm_nb import AuthorizationError, LoginRequired, MemoryStore
 from jsm_nb.account import Connection
 from jsm_nb.entries import login_entry

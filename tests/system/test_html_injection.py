@@ -30,11 +30,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from helpers import sandbox_exports, signed_in_session
 from notebook_run import NOTEBOOKS, Run, execute
-from test_sandbox_gateway import _exports
 
 import jsm_nb
-from conftest import signed_in_session
 from jsm_nb import api, sandbox
 from jsm_nb.account import connection_of
 from jsm_nb.context import CONTEXT
@@ -195,7 +194,7 @@ def test_the_default_sandbox_is_poisoned_by_its_environment_variable() -> None:
 def test_python_m_jsm_nb_sandbox_poison_serves_payloads() -> None:
     command = [sys.executable, "-m", "jsm_nb.sandbox", "--requests", "50", "--sign-in", "--poison"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
-        config = jsm_nb.Config.from_env(_exports(process), dotenv=None)
+        config = jsm_nb.Config.from_env(sandbox_exports(process), dotenv=None)
         try:
             me = api.me(session=jsm_nb.session(config))
         finally:

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import requests
+from helpers import front_end_says
 
-from conftest import front_end_says
 from jsm_nb import MemoryStore, loopback, sandbox
 from jsm_nb.loopback import (
     CallbackListener,

@@ -55,7 +55,7 @@ else:
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "01_connect.ipynb"
 ARTIFACTS = ROOT / "artifacts" / "browser"
 
