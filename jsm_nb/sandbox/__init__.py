@@ -39,6 +39,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..config import DEFAULT_REDIRECT_URI, Config
+from ..errors import AuthorizationError
 from . import browser, data
 from .auth import AuthApp, Authority, Client, Settings
 from .faults import Faults
@@ -61,6 +62,7 @@ __all__ = [
     "Stats",
     "default",
     "run",
+    "sign_in",
 ]
 
 #: Set to 1 (or true, yes, on), it makes :func:`default` a poisoned sandbox.
@@ -345,6 +347,45 @@ def run(
 
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
+
+
+def sign_in(site: str | None = None, config: Config | None = None) -> Config:
+    """Sign in to the default sandbox with nobody at the keyboard: click Accept, pick a site.
+
+    What a person does with :func:`jsm_nb.login` in a notebook, played headlessly, so
+    that scripts, CI and a first look at jsm_nb need no browser. Nothing happens when
+    someone is signed in already (except the site choice).
+
+    Parameters
+    ----------
+    site : str, optional
+        The site :func:`jsm_nb.session` should open (name, URL or cloud id); the
+        first of the sandbox's by default.
+    config : jsm_nb.Config, optional
+        Settings to keep (token file, scopes, ...); ``Config.from_env()`` by default.
+        It must be a sandbox configuration (no client id).
+
+    Returns
+    -------
+    jsm_nb.Config
+        The configuration, pointed at the sandbox, that holds the login.
+    """
+    from ..context import CONTEXT
+    from ..signin import login
+
+    resolved = CONTEXT.config(config)
+    if not resolved.sandbox:
+        raise AuthorizationError(
+            "jsm_nb.sandbox.sign_in() signs in to the sandbox only, and JSM_NB_CLIENT_ID names "
+            "a real app: sign in with jsm_nb.login() instead.",
+            setting="JSM_NB_CLIENT_ID",
+        )
+    signing_in = login(resolved, prompt=False, auto_capture=False)
+    if signing_in.connection() is None:
+        signing_in.submit(default().approve(signing_in.authorization_url))
+    if not resolved.site:
+        signing_in.choose_site(site or str(default().sites[0]["id"]))
+    return resolved
 
 
 def poison_wanted() -> bool:
