@@ -9,6 +9,7 @@ import importlib as _importlib
 import typing as _typing
 
 from .api import (
+    Records,
     approvals,
     comments,
     customer_requests,
@@ -60,6 +61,7 @@ __all__ = [
     "LoginEvent",
     "LoginRequired",
     "MemoryStore",
+    "Records",
     "Site",
     "Store",
     "TokenRefused",

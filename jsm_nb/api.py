@@ -16,24 +16,39 @@ progress : bool, optional
     Show a progress bar for fetches of more than one page; by default only in
     a notebook or a terminal.
 raw : bool
-    Return the JSON records (a list of dicts) instead of a DataFrame; the
-    per-request helpers add the request's key to each as ``issueKey``.
+    Return the JSON records (:class:`Records`, a list of dicts) instead of a
+    DataFrame; the per-request helpers add the request's key to each as
+    ``issueKey``. Type checkers see ``raw=True`` give :class:`Records` and the
+    default a ``pandas.DataFrame``.
 
 A service desk can be given by id (``1`` or ``"1"``) or project key (``"ITH"``).
 Per-request helpers take one request key or many, fetch them concurrently and
-return one frame with an ``issue_key`` column. Any failure raises
-:class:`~jsm_nb.errors.ApiError`; no helper returns part of an answer.
+return one frame with an ``issue_key`` column; they also take (:class:`PerRequest`):
+
+missing : {"raise", "skip"}
+    What a key whose request does not exist (or is hidden from the user) does:
+    ``"raise"`` (the default) raises :class:`~jsm_nb.errors.ApiError` (404)
+    naming every such key, once all are fetched; ``"skip"`` returns the others.
+    The result's ``attrs["skipped_keys"]`` lists the keys left out, empty when
+    none are (a frame's :attr:`~pandas.DataFrame.attrs`, or :attr:`Records.attrs`).
+
+An argument a helper cannot use raises :class:`~jsm_nb.errors.InvalidArgument`
+before any request is sent. Any failure of the API raises
+:class:`~jsm_nb.errors.ApiError`; no helper returns part of an answer unasked.
 """
 
 from __future__ import annotations
 
+import numbers
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 
+import numpy as np
 import pandas as pd
 
 from . import frames, paging
-from .errors import InvalidArgument
+from .errors import ApiError, InvalidArgument
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -43,6 +58,9 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_JQL_FIELDS",
     "Options",
+    "PerRequest",
+    "Records",
+    "Single",
     "approvals",
     "comments",
     "customer_requests",
@@ -61,9 +79,9 @@ __all__ = [
 ]
 
 Record = dict[str, Any]
-Result = pd.DataFrame | list[Record]
 Keys = str | Iterable[str]
 ServiceDesk = int | str
+Missing = Literal["raise", "skip"]
 
 JSM = "/rest/servicedeskapi"
 DEFAULT_JQL_FIELDS = (
@@ -85,29 +103,60 @@ _OWNERSHIP = {
     "all_organizations": "ALL_ORGANIZATIONS",
     "approver": "APPROVER",
 }
+_MISSING = {"raise": "raise", "skip": "skip"}
+_PROJECT_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_LISTING_PATH = re.compile(r"[A-Za-z0-9_~.-]+(/[A-Za-z0-9_~.-]+)*/?")
+_SHOWN_KEYS = 20  # missing keys named in an error's message; the rest are counted
+
+
+class Records(list[Record]):
+    """The JSON records of ``raw=True``: a list of dicts, with ``attrs`` as a frame has.
+
+    ``attrs`` holds what :attr:`pandas.DataFrame.attrs` holds for the same call
+    (``skipped_keys`` for the per-request helpers), so code that reads it works
+    whatever ``raw`` is.
+    """
+
+    def __init__(self, records: Iterable[Record] = ()) -> None:
+        super().__init__(records)
+        self.attrs: dict[str, Any] = {}
+
+
+Result = pd.DataFrame | Records
 
 
 class Single(TypedDict, total=False):
-    """The options of a helper that makes one request."""
+    """The options of a helper that makes one request (besides ``raw``)."""
 
     session: JsmSession | None
-    raw: bool
 
 
 class Options(Single, total=False):
-    """The options every paged helper takes (see the module's docstring)."""
+    """The options every paged helper takes, besides ``raw`` (see the module's docstring)."""
 
     concurrency: int
     max_rows: int | None
     progress: bool | None
 
 
+class PerRequest(Options, total=False):
+    """The options of the per-request helpers: :class:`Options` and ``missing``."""
+
+    missing: Missing
+
+
 def _session(session: JsmSession | None) -> JsmSession:
-    if session is not None:
-        return session
+    from .sessions import JsmSession
     from .sessions import session as default_session
 
-    return default_session()
+    if session is None:
+        return default_session()
+    if not isinstance(session, JsmSession):
+        raise InvalidArgument(
+            f"session must be a JsmSession, got {type(session).__name__}: pass "
+            "session=jsm_nb.session(), or leave it out for the signed-in one."
+        )
+    return session
 
 
 def _listing(
@@ -117,6 +166,7 @@ def _listing(
     params: Mapping[str, Any] | None = None,
     *,
     keys: Keys | None = None,
+    missing: Missing = "raise",
     cursor: bool = False,
     experimental: bool = False,
     limit: int = paging.DEFAULT_LIMIT,
@@ -127,20 +177,32 @@ def _listing(
     progress: bool | None = None,
     raw: bool = False,
 ) -> Result:
-    """Every record of one paged listing (one per key, given ``keys``), as ``spec``'s frame.
+    """Every record of one paged listing (one per key of ``keys``), as ``spec``'s frame.
 
     With ``raw``, the records; with no ``spec``, a frame whose columns follow the
     records (:func:`frames.infer_spec`). A frame of a known ``spec`` is built
     page by page as they arrive, so the pages' JSON is never all held at once.
     ``label`` says what is fetched, for the progress bar ("Comments"; with keys,
-    "Comments of 12 requests"): words of ours, never API text.
+    "Comments of 12 requests"): words of ours, never API text. A ``path`` with
+    a ``{key}`` placeholder is fetched once per key of ``keys``; keys whose
+    request does not exist raise :class:`ApiError` once all keys are fetched,
+    or with ``missing="skip"`` are left out, and listed in the result's
+    ``attrs["skipped_keys"]`` (empty when none are).
     """
+    paging.check_options(concurrency=concurrency, max_rows=max_rows, limit=limit)
+    raw = _bool(raw, "raw")
+    if progress is not None:
+        progress = _bool(progress, "progress")
+    skip = _choice(_MISSING, missing, "missing") == "skip"
+    per_key = "{key}" in path  # keys=None is then a bad argument, not "no keys"
+    unique = _texts(keys, "keys", "request keys such as 'ITH-42'") if per_key else None
+    opened = _session(session)
     builder = None if raw or spec is None else frames.FrameBuilder(spec, fields)
-    unique = None if keys is None else _unique(keys)
     if unique is not None:
         label = f"{label} of {len(unique):,} request{'' if len(unique) == 1 else 's'}"
+    skipped: list[str] = []
     records = paging.fetch(
-        _session(session),
+        opened,
         path,
         params,
         keys=unique,
@@ -152,15 +214,55 @@ def _listing(
         progress=progress,
         label=label,
         into=None if builder is None else builder.add,
+        on_missing=None if unique is None else skipped.append,
     )
+    if skipped and not skip:
+        raise _missing_keys(path, skipped, len(unique or ()))
+    result: Result
     if builder is not None:
-        return builder.frame()
-    return records if raw else frames.to_frame(records, frames.infer_spec(records), fields)
+        result = builder.frame()
+    elif raw:
+        result = Records(records)
+    else:
+        result = frames.to_frame(records, frames.infer_spec(records), fields)
+    if unique is not None:
+        result.attrs["skipped_keys"] = skipped
+    return result
 
 
-def _unique(keys: Keys) -> list[str]:
-    """One key or many, each once, in order."""
-    return list(dict.fromkeys([keys] if isinstance(keys, str) else keys))
+def _missing_keys(path: str, missing: list[str], asked: int) -> ApiError:
+    """The error for requests whose listing does not exist: how many, which, what to do."""
+    named = ", ".join(missing[:_SHOWN_KEYS])
+    more = len(missing) - _SHOWN_KEYS
+    if more > 0:
+        named += f" and {more:,} more"
+    message = (
+        f"{len(missing):,} of {asked:,} requests do not exist or you cannot see them: {named}. "
+        'Correct or drop these keys, or pass missing="skip" to get the others '
+        '(the result\'s attrs["skipped_keys"] then lists the keys left out).'
+    )
+    return ApiError(404, message, "GET", path)
+
+
+def _texts(value: object, name: str, what: str, *, empty: bool = True) -> list[str]:
+    """One text or many, each once, in order; :class:`InvalidArgument` unless all are texts."""
+    if isinstance(value, str):
+        items: list[object] = [value]
+    elif isinstance(value, Iterable):
+        items = list(value)
+    else:
+        raise InvalidArgument(
+            f"{name} must be a text or a list of texts ({what}), got {type(value).__name__}."
+        )
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise InvalidArgument(
+                f"{name} must hold only non-empty texts ({what}), got {item!r}: "
+                "drop the empty or missing ones (a column's .dropna(), for example)."
+            )
+    if not items and not empty:
+        raise InvalidArgument(f"{name} must name at least one ({what}).")
+    return list(dict.fromkeys(str(item) for item in items))
 
 
 def _request_path(listing: str) -> str:
@@ -169,20 +271,61 @@ def _request_path(listing: str) -> str:
 
 def _single(spec: frames.Spec, path: str, session: JsmSession | None, raw: bool) -> Result:
     """One unpaged answer of the API host (an object or a list of them), as a frame."""
+    raw = _bool(raw, "raw")
     opened = _session(session)
     body = paging.get_json(opened, f"{opened.api_url}{path}")
     records = body if isinstance(body, list) else [body]
-    return records if raw else frames.to_frame(records, spec)
+    return Records(records) if raw else frames.to_frame(records, spec)
+
+
+def _id(value: object) -> str | None:
+    """An Atlassian id given as a whole number or its digits, as text; ``None`` if not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, numbers.Integral) and int(value) >= 0:
+        return str(int(value))
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return value
+    return None
+
+
+def _required_id(value: object, name: str, example: str) -> str:
+    """:func:`_id` of ``value``; :class:`InvalidArgument` when it is not an id."""
+    found = _id(value)
+    if found is None:
+        raise InvalidArgument(
+            f"{name} must be an id, a whole number or its digits such as {example}, got {value!r}."
+        )
+    return found
+
+
+def _optional_id(value: object, name: str, example: str) -> str | None:
+    """:func:`_required_id` of ``value``, or ``None`` when it is ``None``."""
+    return None if value is None else _required_id(value, name, example)
 
 
 def _desk(service_desk: ServiceDesk, options: Options) -> str:
-    """The id of a service desk given by id or project key; sets ``options["session"]``."""
+    """The id of a service desk given by id or project key; sets ``options["session"]``.
+
+    The options are checked first, so that a bad one fails before the lookup's request.
+    """
+    wanted = _id(service_desk)
+    if wanted is None and not (
+        isinstance(service_desk, str) and _PROJECT_KEY.fullmatch(service_desk)
+    ):
+        raise InvalidArgument(
+            "service_desk must be a service desk's id (such as 1) or project key "
+            f"(such as 'ITH'), got {service_desk!r}; jsm_nb.service_desks() lists them."
+        )
+    paging.check_options(
+        concurrency=options.get("concurrency", paging.DEFAULT_CONCURRENCY),
+        max_rows=options.get("max_rows"),
+    )
     options["session"] = session = _session(options.get("session"))
-    wanted = str(service_desk)
-    if wanted.isdigit():
+    if wanted is not None:
         return wanted
     for desk in paging.fetch(session, f"{JSM}/servicedesk", label="Service desks"):
-        if str(desk.get("projectKey", "")).upper() == wanted.upper():
+        if str(desk.get("projectKey", "")).upper() == str(service_desk).upper():
             return str(desk["id"])
     raise InvalidArgument(
         f"No service desk has the project key {service_desk!r}; "
@@ -190,43 +333,66 @@ def _desk(service_desk: ServiceDesk, options: Options) -> str:
     )
 
 
-def _choice(choices: Mapping[str, str], value: str, name: str) -> str:
-    try:
+def _choice(choices: Mapping[str, str], value: object, name: str) -> str:
+    if isinstance(value, str) and value.lower() in choices:
         return choices[value.lower()]
-    except KeyError:
-        raise InvalidArgument(f"{name} must be one of {sorted(choices)}, got {value!r}") from None
+    raise InvalidArgument(f"{name} must be one of {sorted(choices)}, got {value!r}.")
 
 
-def _flag(value: bool) -> str:
-    return "true" if value else "false"
+def _bool(value: object, name: str) -> bool:
+    """``value`` as a bool; :class:`InvalidArgument` unless it is ``True`` or ``False``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidArgument(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
 
 
-def me(**options: Unpack[Single]) -> Result:
+def _flag(value: object, name: str) -> str:
+    """A flag as a query parameter's value."""
+    return "true" if _bool(value, name) else "false"
+
+
+# Each helper has three overloads: raw=False (the default) gives a DataFrame,
+# raw=True the Records, and a raw known only as a bool either.
+
+
+@overload
+def me(*, raw: Literal[False] = False, **options: Unpack[Single]) -> pd.DataFrame: ...
+@overload
+def me(*, raw: Literal[True], **options: Unpack[Single]) -> Records: ...
+@overload
+def me(*, raw: bool = False, **options: Unpack[Single]) -> Result: ...
+def me(*, raw: bool = False, **options: Unpack[Single]) -> Result:
     """The signed-in user's Atlassian profile (``GET /me``).
 
     Returns
     -------
     pandas.DataFrame
-        One row:
+        One row, who the user is first and the avatar's URL last:
 
+        - ``name`` (string)
+        - ``email`` (string)
         - ``account_id`` (string): the user's Atlassian account id
         - ``account_type`` (string): ``atlassian``, ``app`` or ``customer``
         - ``account_status`` (string): ``active``, ``inactive`` or ``closed``
-        - ``name`` (string)
         - ``nickname`` (string)
-        - ``email`` (string)
-        - ``picture`` (string): the avatar's URL
+        - ``job_title`` (string)
+        - ``department`` (string)
+        - ``organization`` (string)
+        - ``location`` (string)
         - ``zoneinfo`` (string): the user's time zone
         - ``locale`` (string)
-        - ``job_title`` (string)
-        - ``organization`` (string)
-        - ``department`` (string)
-        - ``location`` (string)
+        - ``picture`` (string): the avatar's URL
     """
-    return _single(frames.ME, "/me", options.get("session"), options.get("raw", False))
+    return _single(frames.ME, "/me", options.get("session"), raw)
 
 
-def sites(**options: Unpack[Single]) -> Result:
+@overload
+def sites(*, raw: Literal[False] = False, **options: Unpack[Single]) -> pd.DataFrame: ...
+@overload
+def sites(*, raw: Literal[True], **options: Unpack[Single]) -> Records: ...
+@overload
+def sites(*, raw: bool = False, **options: Unpack[Single]) -> Result: ...
+def sites(*, raw: bool = False, **options: Unpack[Single]) -> Result:
     """The Jira sites this login covers (``GET /oauth/token/accessible-resources``).
 
     Returns
@@ -241,10 +407,16 @@ def sites(**options: Unpack[Single]) -> Result:
         - ``avatar_url`` (string)
     """
     path = "/oauth/token/accessible-resources"
-    return _single(frames.SITES, path, options.get("session"), options.get("raw", False))
+    return _single(frames.SITES, path, options.get("session"), raw)
 
 
-def service_desks(**options: Unpack[Options]) -> Result:
+@overload
+def service_desks(*, raw: Literal[False] = False, **options: Unpack[Options]) -> pd.DataFrame: ...
+@overload
+def service_desks(*, raw: Literal[True], **options: Unpack[Options]) -> Records: ...
+@overload
+def service_desks(*, raw: bool = False, **options: Unpack[Options]) -> Result: ...
+def service_desks(*, raw: bool = False, **options: Unpack[Options]) -> Result:
     """The service desks the user can see.
 
     Returns
@@ -258,10 +430,25 @@ def service_desks(**options: Unpack[Options]) -> Result:
         - ``project_name`` (string)
         - ``project_type_key`` (string): ``service_desk``
     """
-    return _listing(frames.SERVICE_DESKS, "Service desks", f"{JSM}/servicedesk", **options)
+    path = f"{JSM}/servicedesk"
+    return _listing(frames.SERVICE_DESKS, "Service desks", path, raw=raw, **options)
 
 
-def request_types(service_desk: ServiceDesk, **options: Unpack[Options]) -> Result:
+@overload
+def request_types(
+    service_desk: ServiceDesk, *, raw: Literal[False] = False, **options: Unpack[Options]
+) -> pd.DataFrame: ...
+@overload
+def request_types(
+    service_desk: ServiceDesk, *, raw: Literal[True], **options: Unpack[Options]
+) -> Records: ...
+@overload
+def request_types(
+    service_desk: ServiceDesk, *, raw: bool = False, **options: Unpack[Options]
+) -> Result: ...
+def request_types(
+    service_desk: ServiceDesk, *, raw: bool = False, **options: Unpack[Options]
+) -> Result:
     """A service desk's request types.
 
     Parameters
@@ -283,11 +470,11 @@ def request_types(service_desk: ServiceDesk, **options: Unpack[Options]) -> Resu
         - ``portal_id`` (string)
         - ``group_ids`` (object): the list of the request type groups' ids
     """
-    desk = _desk(service_desk, options)
-    path = f"{JSM}/servicedesk/{desk}/requesttype"
-    return _listing(frames.REQUEST_TYPES, "Request types", path, **options)
+    path = f"{JSM}/servicedesk/{_desk(service_desk, options)}/requesttype"
+    return _listing(frames.REQUEST_TYPES, "Request types", path, raw=raw, **options)
 
 
+@overload
 def customer_requests(
     service_desk: ServiceDesk | None = None,
     *,
@@ -296,7 +483,46 @@ def customer_requests(
     status: str = "all",
     ownership: str | Iterable[str] | None = None,
     search: str | None = None,
-    expand: Iterable[str] = (),
+    expand: str | Iterable[str] = (),
+    raw: Literal[False] = False,
+    **options: Unpack[Options],
+) -> pd.DataFrame: ...
+@overload
+def customer_requests(
+    service_desk: ServiceDesk | None = None,
+    *,
+    request_type: int | str | None = None,
+    organization: int | str | None = None,
+    status: str = "all",
+    ownership: str | Iterable[str] | None = None,
+    search: str | None = None,
+    expand: str | Iterable[str] = (),
+    raw: Literal[True],
+    **options: Unpack[Options],
+) -> Records: ...
+@overload
+def customer_requests(
+    service_desk: ServiceDesk | None = None,
+    *,
+    request_type: int | str | None = None,
+    organization: int | str | None = None,
+    status: str = "all",
+    ownership: str | Iterable[str] | None = None,
+    search: str | None = None,
+    expand: str | Iterable[str] = (),
+    raw: bool = False,
+    **options: Unpack[Options],
+) -> Result: ...
+def customer_requests(
+    service_desk: ServiceDesk | None = None,
+    *,
+    request_type: int | str | None = None,
+    organization: int | str | None = None,
+    status: str = "all",
+    ownership: str | Iterable[str] | None = None,
+    search: str | None = None,
+    expand: str | Iterable[str] = (),
+    raw: bool = False,
     **options: Unpack[Options],
 ) -> Result:
     """Customer requests the user can see (``GET /rest/servicedeskapi/request``).
@@ -310,18 +536,18 @@ def customer_requests(
     service_desk : int or str, optional
         Only this service desk's requests (id or project key).
     request_type : int or str, optional
-        Only requests of this request type (needs ``service_desk``).
+        Only requests of this request type (its id; needs ``service_desk``).
     organization : int or str, optional
         Only requests shared with this organisation (its id, see :func:`organizations`).
     status : {"all", "open", "closed"}
         Only open or only closed requests.
     ownership : str or iterable of str, optional
-        Any of ``"owned"``, ``"participated"``, ``"organization"``,
-        ``"all_organizations"`` and ``"approver"``; Atlassian's default is the
-        first two and ``"all_organizations"``.
+        Any of ``"owned"``, ``"participated"``, ``"organization"`` (needs
+        ``organization``), ``"all_organizations"`` and ``"approver"``;
+        Atlassian's default is the first two and ``"all_organizations"``.
     search : str, optional
         Only requests whose summary matches.
-    expand : iterable of str
+    expand : str or iterable of str
         Atlassian's ``expand`` values (``"sla"``, ``"participant"``, ...); the
         expanded data is in the records of ``raw=True``.
 
@@ -348,20 +574,43 @@ def customer_requests(
         (``customfield_10050``, ...): text, numbers and flags typed as such,
         select-list options as their value, anything else as objects.
     """
-    owners = [ownership] if isinstance(ownership, str) else ownership or ()
+    owners = () if ownership is None else _texts(ownership, "ownership", "such as 'owned'")
+    ownerships = [_choice(_OWNERSHIP, o, "ownership") for o in owners]
+    if request_type is not None and service_desk is None:
+        raise InvalidArgument("request_type needs service_desk too: pass the desk it belongs to.")
+    if "ORGANIZATION" in ownerships and organization is None:
+        raise InvalidArgument(
+            'ownership="organization" needs organization too: pass the organisation\'s id.'
+        )
     params = {
-        "serviceDeskId": None if service_desk is None else _desk(service_desk, options),
-        "requestTypeId": request_type,
-        "organizationId": organization,
+        "requestTypeId": _optional_id(request_type, "request_type", "12 (jsm_nb.request_types())"),
+        "organizationId": _optional_id(organization, "organization", "3 (jsm_nb.organizations())"),
         "requestStatus": _choice(_STATUS, status, "status"),
-        "requestOwnership": [_choice(_OWNERSHIP, o, "ownership") for o in owners],
+        "requestOwnership": ownerships,
         "searchTerm": search,
-        "expand": ",".join(expand) or None,
+        "expand": ",".join(_texts(expand, "expand", "such as 'sla'")) or None,
+        # last: looking a desk up by project key is a request, made once the rest is checked
+        "serviceDeskId": None if service_desk is None else _desk(service_desk, options),
     }
-    return _listing(frames.REQUESTS, "Customer requests", f"{JSM}/request", params, **options)
+    path = f"{JSM}/request"
+    return _listing(frames.REQUESTS, "Customer requests", path, params, raw=raw, **options)
 
 
-def request_status_history(keys: Keys, **options: Unpack[Options]) -> Result:
+@overload
+def request_status_history(
+    keys: Keys, *, raw: Literal[False] = False, **options: Unpack[PerRequest]
+) -> pd.DataFrame: ...
+@overload
+def request_status_history(
+    keys: Keys, *, raw: Literal[True], **options: Unpack[PerRequest]
+) -> Records: ...
+@overload
+def request_status_history(
+    keys: Keys, *, raw: bool = False, **options: Unpack[PerRequest]
+) -> Result: ...
+def request_status_history(
+    keys: Keys, *, raw: bool = False, **options: Unpack[PerRequest]
+) -> Result:
     """The statuses requests went through.
 
     Parameters
@@ -380,10 +629,18 @@ def request_status_history(keys: Keys, **options: Unpack[Options]) -> Result:
         - ``status_date`` (datetime64[ms, UTC]): when the request entered the status
     """
     path = _request_path("status")
-    return _listing(frames.STATUS_HISTORY, "Status changes", path, keys=keys, **options)
+    return _listing(frames.STATUS_HISTORY, "Status changes", path, keys=keys, raw=raw, **options)
 
 
-def sla(keys: Keys, **options: Unpack[Options]) -> Result:
+@overload
+def sla(
+    keys: Keys, *, raw: Literal[False] = False, **options: Unpack[PerRequest]
+) -> pd.DataFrame: ...
+@overload
+def sla(keys: Keys, *, raw: Literal[True], **options: Unpack[PerRequest]) -> Records: ...
+@overload
+def sla(keys: Keys, *, raw: bool = False, **options: Unpack[PerRequest]) -> Result: ...
+def sla(keys: Keys, *, raw: bool = False, **options: Unpack[PerRequest]) -> Result:
     """The SLA cycles of requests.
 
     Parameters
@@ -410,11 +667,44 @@ def sla(keys: Keys, **options: Unpack[Options]) -> Result:
         - ``stop_time`` (datetime64[ms, UTC]): for completed cycles only
         - ``breach_time`` (datetime64[ms, UTC]): when the goal is (or was) missed
     """
-    return _listing(frames.SLA, "SLA cycles", _request_path("sla"), keys=keys, **options)
+    path = _request_path("sla")
+    return _listing(frames.SLA, "SLA cycles", path, keys=keys, raw=raw, **options)
 
 
+@overload
 def comments(
-    keys: Keys, *, public: bool = True, internal: bool = True, **options: Unpack[Options]
+    keys: Keys,
+    *,
+    public: bool = True,
+    internal: bool = True,
+    raw: Literal[False] = False,
+    **options: Unpack[PerRequest],
+) -> pd.DataFrame: ...
+@overload
+def comments(
+    keys: Keys,
+    *,
+    public: bool = True,
+    internal: bool = True,
+    raw: Literal[True],
+    **options: Unpack[PerRequest],
+) -> Records: ...
+@overload
+def comments(
+    keys: Keys,
+    *,
+    public: bool = True,
+    internal: bool = True,
+    raw: bool = False,
+    **options: Unpack[PerRequest],
+) -> Result: ...
+def comments(
+    keys: Keys,
+    *,
+    public: bool = True,
+    internal: bool = True,
+    raw: bool = False,
+    **options: Unpack[PerRequest],
 ) -> Result:
     """The comments on requests.
 
@@ -438,12 +728,20 @@ def comments(
         - ``author_account_id`` (string)
         - ``author_display_name`` (string)
     """
-    params = {"public": _flag(public), "internal": _flag(internal)}
+    params = {"public": _flag(public, "public"), "internal": _flag(internal, "internal")}
     path = _request_path("comment")
-    return _listing(frames.COMMENTS, "Comments", path, params, keys=keys, **options)
+    return _listing(frames.COMMENTS, "Comments", path, params, keys=keys, raw=raw, **options)
 
 
-def approvals(keys: Keys, **options: Unpack[Options]) -> Result:
+@overload
+def approvals(
+    keys: Keys, *, raw: Literal[False] = False, **options: Unpack[PerRequest]
+) -> pd.DataFrame: ...
+@overload
+def approvals(keys: Keys, *, raw: Literal[True], **options: Unpack[PerRequest]) -> Records: ...
+@overload
+def approvals(keys: Keys, *, raw: bool = False, **options: Unpack[PerRequest]) -> Result: ...
+def approvals(keys: Keys, *, raw: bool = False, **options: Unpack[PerRequest]) -> Result:
     """The approvals of requests.
 
     Parameters
@@ -466,11 +764,39 @@ def approvals(keys: Keys, **options: Unpack[Options]) -> Result:
         - ``approvers`` (object): Atlassian's list of ``{"approver", "approverDecision"}``
     """
     path = _request_path("approval")
-    return _listing(frames.APPROVALS, "Approvals", path, keys=keys, **options)
+    return _listing(frames.APPROVALS, "Approvals", path, keys=keys, raw=raw, **options)
 
 
+@overload
 def queues(
-    service_desk: ServiceDesk, *, include_count: bool = True, **options: Unpack[Options]
+    service_desk: ServiceDesk,
+    *,
+    include_count: bool = True,
+    raw: Literal[False] = False,
+    **options: Unpack[Options],
+) -> pd.DataFrame: ...
+@overload
+def queues(
+    service_desk: ServiceDesk,
+    *,
+    include_count: bool = True,
+    raw: Literal[True],
+    **options: Unpack[Options],
+) -> Records: ...
+@overload
+def queues(
+    service_desk: ServiceDesk,
+    *,
+    include_count: bool = True,
+    raw: bool = False,
+    **options: Unpack[Options],
+) -> Result: ...
+def queues(
+    service_desk: ServiceDesk,
+    *,
+    include_count: bool = True,
+    raw: bool = False,
+    **options: Unpack[Options],
 ) -> Result:
     """A service desk's queues.
 
@@ -492,12 +818,30 @@ def queues(
         - ``fields`` (object): the list of field ids the queue shows
         - ``issue_count`` (Int64): missing unless ``include_count``
     """
+    params = {"includeCount": _flag(include_count, "include_count")}
     path = f"{JSM}/servicedesk/{_desk(service_desk, options)}/queue"
-    params = {"includeCount": _flag(include_count)}
-    return _listing(frames.QUEUES, "Queues", path, params, **options)
+    return _listing(frames.QUEUES, "Queues", path, params, raw=raw, **options)
 
 
-def queue_issues(service_desk: ServiceDesk, queue: int | str, **options: Unpack[Options]) -> Result:
+@overload
+def queue_issues(
+    service_desk: ServiceDesk,
+    queue: int | str,
+    *,
+    raw: Literal[False] = False,
+    **options: Unpack[Options],
+) -> pd.DataFrame: ...
+@overload
+def queue_issues(
+    service_desk: ServiceDesk, queue: int | str, *, raw: Literal[True], **options: Unpack[Options]
+) -> Records: ...
+@overload
+def queue_issues(
+    service_desk: ServiceDesk, queue: int | str, *, raw: bool = False, **options: Unpack[Options]
+) -> Result: ...
+def queue_issues(
+    service_desk: ServiceDesk, queue: int | str, *, raw: bool = False, **options: Unpack[Options]
+) -> Result:
     """The requests in a queue, as Jira issues with the queue's fields.
 
     Parameters
@@ -516,11 +860,29 @@ def queue_issues(service_desk: ServiceDesk, queue: int | str, **options: Unpack[
         - ``issue_id`` (string)
         - ``issue_key`` (string)
     """
-    path = f"{JSM}/servicedesk/{_desk(service_desk, options)}/queue/{queue}/issue"
-    return _listing(frames.ISSUES, "Queue issues", path, **options)
+    queue_id = _required_id(queue, "queue", "5 (see jsm_nb.queues())")
+    path = f"{JSM}/servicedesk/{_desk(service_desk, options)}/queue/{queue_id}/issue"
+    return _listing(frames.ISSUES, "Queue issues", path, raw=raw, **options)
 
 
-def organizations(service_desk: ServiceDesk | None = None, **options: Unpack[Options]) -> Result:
+@overload
+def organizations(
+    service_desk: ServiceDesk | None = None,
+    *,
+    raw: Literal[False] = False,
+    **options: Unpack[Options],
+) -> pd.DataFrame: ...
+@overload
+def organizations(
+    service_desk: ServiceDesk | None = None, *, raw: Literal[True], **options: Unpack[Options]
+) -> Records: ...
+@overload
+def organizations(
+    service_desk: ServiceDesk | None = None, *, raw: bool = False, **options: Unpack[Options]
+) -> Result: ...
+def organizations(
+    service_desk: ServiceDesk | None = None, *, raw: bool = False, **options: Unpack[Options]
+) -> Result:
     """Customer organisations: all of them, or those of one service desk.
 
     Parameters
@@ -541,11 +903,39 @@ def organizations(service_desk: ServiceDesk | None = None, **options: Unpack[Opt
     """
     desk = "" if service_desk is None else f"/servicedesk/{_desk(service_desk, options)}"
     path = f"{JSM}{desk}/organization"
-    return _listing(frames.ORGANIZATIONS, "Organisations", path, **options)
+    return _listing(frames.ORGANIZATIONS, "Organisations", path, raw=raw, **options)
 
 
+@overload
 def customers(
-    service_desk: ServiceDesk, *, query: str | None = None, **options: Unpack[Options]
+    service_desk: ServiceDesk,
+    *,
+    query: str | None = None,
+    raw: Literal[False] = False,
+    **options: Unpack[Options],
+) -> pd.DataFrame: ...
+@overload
+def customers(
+    service_desk: ServiceDesk,
+    *,
+    query: str | None = None,
+    raw: Literal[True],
+    **options: Unpack[Options],
+) -> Records: ...
+@overload
+def customers(
+    service_desk: ServiceDesk,
+    *,
+    query: str | None = None,
+    raw: bool = False,
+    **options: Unpack[Options],
+) -> Result: ...
+def customers(
+    service_desk: ServiceDesk,
+    *,
+    query: str | None = None,
+    raw: bool = False,
+    **options: Unpack[Options],
 ) -> Result:
     """A service desk's customers (an experimental JSM endpoint).
 
@@ -567,13 +957,43 @@ def customers(
         - ``active`` (boolean)
         - ``time_zone`` (string)
     """
-    path = f"{JSM}/servicedesk/{_desk(service_desk, options)}/customer"
     params = {"query": query}
-    return _listing(frames.CUSTOMERS, "Customers", path, params, experimental=True, **options)
+    path = f"{JSM}/servicedesk/{_desk(service_desk, options)}/customer"
+    return _listing(
+        frames.CUSTOMERS, "Customers", path, params, experimental=True, raw=raw, **options
+    )
 
 
+@overload
 def jql(
-    query: str, *, fields: Sequence[str] = DEFAULT_JQL_FIELDS, **options: Unpack[Options]
+    query: str,
+    *,
+    fields: str | Sequence[str] = DEFAULT_JQL_FIELDS,
+    raw: Literal[False] = False,
+    **options: Unpack[Options],
+) -> pd.DataFrame: ...
+@overload
+def jql(
+    query: str,
+    *,
+    fields: str | Sequence[str] = DEFAULT_JQL_FIELDS,
+    raw: Literal[True],
+    **options: Unpack[Options],
+) -> Records: ...
+@overload
+def jql(
+    query: str,
+    *,
+    fields: str | Sequence[str] = DEFAULT_JQL_FIELDS,
+    raw: bool = False,
+    **options: Unpack[Options],
+) -> Result: ...
+def jql(
+    query: str,
+    *,
+    fields: str | Sequence[str] = DEFAULT_JQL_FIELDS,
+    raw: bool = False,
+    **options: Unpack[Options],
 ) -> Result:
     """Issues found by a JQL search (``/rest/api/3/search/jql``, paged by its cursor).
 
@@ -581,8 +1001,8 @@ def jql(
     ----------
     query : str
         The JQL, such as ``"project = ITH AND created >= -30d ORDER BY created"``.
-    fields : sequence of str
-        The fields to fetch; each becomes one or more columns.
+    fields : str or sequence of str
+        The fields to fetch (at least one); each becomes one or more columns.
 
     Returns
     -------
@@ -609,13 +1029,58 @@ def jql(
         ``project_key`` and ``creator_account_id``/``creator_display_name``;
         ``duedate`` gives ``due_date``.
     """
-    params = {"jql": query, "fields": ",".join(fields)}
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidArgument(
+            f"query must be a JQL search such as 'project = ITH ORDER BY created', got {query!r}."
+        )
+    wanted = _texts(fields, "fields", "field ids such as 'summary'", empty=False)
+    params = {"jql": query, "fields": ",".join(wanted)}
     path = "/rest/api/3/search/jql"
     return _listing(
-        frames.ISSUES, "Issues found by JQL", path, params, cursor=True, fields=fields, **options
+        frames.ISSUES,
+        "Issues found by JQL",
+        path,
+        params,
+        cursor=True,
+        fields=wanted,
+        raw=raw,
+        **options,
     )
 
 
+@overload
+def frame(
+    path: str,
+    *,
+    session: JsmSession | None = None,
+    concurrency: int = paging.DEFAULT_CONCURRENCY,
+    max_rows: int | None = None,
+    progress: bool | None = None,
+    raw: Literal[False] = False,
+    **params: Any,
+) -> pd.DataFrame: ...
+@overload
+def frame(
+    path: str,
+    *,
+    session: JsmSession | None = None,
+    concurrency: int = paging.DEFAULT_CONCURRENCY,
+    max_rows: int | None = None,
+    progress: bool | None = None,
+    raw: Literal[True],
+    **params: Any,
+) -> Records: ...
+@overload
+def frame(
+    path: str,
+    *,
+    session: JsmSession | None = None,
+    concurrency: int = paging.DEFAULT_CONCURRENCY,
+    max_rows: int | None = None,
+    progress: bool | None = None,
+    raw: bool = False,
+    **params: Any,
+) -> Result: ...
 def frame(
     path: str,
     *,
@@ -632,7 +1097,7 @@ def frame(
     ----------
     path : str
         The listing's path: ``/rest/servicedeskapi/request/ITH-1/participant``,
-        or the same without ``/rest/servicedeskapi/``.
+        or the same without ``/rest/servicedeskapi/``; no query string.
     **params
         Query parameters; ``limit`` sets the page size to ask for.
 
@@ -643,12 +1108,11 @@ def frame(
         dates and durations typed; lists kept as objects. An empty listing
         gives an empty frame with no columns.
     """
-    full = path if path.startswith("/") else f"{JSM}/{path}"
-    limit = int(params.pop("limit", paging.DEFAULT_LIMIT))
+    limit = params.pop("limit", paging.DEFAULT_LIMIT)
     return _listing(
         None,
         "Records",
-        full,
+        _jsm_path(path),
         params,
         limit=limit,
         session=session,
@@ -657,3 +1121,15 @@ def frame(
         progress=progress,
         raw=raw,
     )
+
+
+def _jsm_path(path: object) -> str:
+    """The full path of a JSM listing given with or without ``/rest/servicedeskapi/``."""
+    tail = path.removeprefix(f"{JSM}/") if isinstance(path, str) else ""
+    if not _LISTING_PATH.fullmatch(tail) or {".", ".."} & set(tail.split("/")):
+        raise InvalidArgument(
+            "path must be a JSM listing's path, such as 'request/ITH-1/participant' or "
+            f"'{JSM}/request/ITH-1/participant', got {path!r}: query parameters go as "
+            "keyword arguments, and Jira's issues come from jsm_nb.jql()."
+        )
+    return f"{JSM}/{tail}"

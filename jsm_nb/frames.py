@@ -399,22 +399,24 @@ def _user(name: str, path: str = "") -> tuple[Column, ...]:
 
 _ISSUE_KEY = columns(STRING, issue_key="issueKey")
 
+# Who the user is first, so that a notebook's (scrolling) table opens on it; the
+# avatar's long URL last.
 ME = Spec(
     columns(
         STRING,
+        name="name",
+        email="email",
         account_id="account_id",
         account_type="account_type",
         account_status="account_status",
-        name="name",
         nickname="nickname",
-        email="email",
-        picture="picture",
+        job_title="extended_profile.job_title",
+        department="extended_profile.department",
+        organization="extended_profile.organization",
+        location="extended_profile.location",
         zoneinfo="zoneinfo",
         locale="locale",
-        job_title="extended_profile.job_title",
-        organization="extended_profile.organization",
-        department="extended_profile.department",
-        location="extended_profile.location",
+        picture="picture",
     )
 )
 SITES = Spec(

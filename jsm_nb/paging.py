@@ -15,13 +15,15 @@ Two styles of paging exist:
 The session retries a 429 or 503 itself, honouring ``Retry-After``; it tells
 the engine of each wait, and the engine then halves its concurrency and holds
 back new requests until the wait is over. Any failure raises: no helper ever
-returns a partial result.
+returns a partial result, except the one asked for when fetching per key, which
+skips the keys whose listing does not exist (``on_missing``).
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import numbers
 import sys
 import threading
 import time
@@ -31,7 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from . import progress as progress_bar
-from .errors import ApiError
+from .errors import ApiError, InvalidArgument
 
 if TYPE_CHECKING:
     from .sessions import JsmSession
@@ -40,6 +42,7 @@ __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_LIMIT",
     "Throttle",
+    "check_options",
     "fetch",
     "get_json",
     "ordered_map",
@@ -91,6 +94,38 @@ def get_json(
         ) from None
 
 
+_CONCURRENCY_ADVICE = (
+    f"pass 1 to fetch one page at a time, or leave it out for {DEFAULT_CONCURRENCY}."
+)
+
+
+def _whole(name: str, value: object, least: int, advice: str) -> None:
+    """Raise :class:`InvalidArgument` unless ``value`` is a whole number of at least ``least``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < least:
+        raise InvalidArgument(
+            f"{name} must be a whole number of at least {least}, got {value!r}: {advice}"
+        )
+
+
+def check_options(
+    *,
+    concurrency: object = DEFAULT_CONCURRENCY,
+    max_rows: object = None,
+    limit: object = DEFAULT_LIMIT,
+) -> None:
+    """Raise :class:`InvalidArgument` for options :func:`fetch` cannot use, before any request.
+
+    ``concurrency`` and ``limit`` must be whole numbers of at least 1; ``max_rows``
+    ``None`` or a whole number of at least 0.
+    """
+    _whole("concurrency", concurrency, 1, _CONCURRENCY_ADVICE)
+    if max_rows is not None:
+        _whole("max_rows", max_rows, 0, "pass the most rows you want, or None for all of them.")
+    _whole(
+        "limit", limit, 1, f"pass the page size to ask for, or leave it out for {DEFAULT_LIMIT}."
+    )
+
+
 def _page_values(body: Any, path: str) -> tuple[list[Record], bool]:
     """The values of a JSM page and whether it is the last; raises unless it is one."""
     if not isinstance(body, dict) or not isinstance(body.get("isLastPage"), bool):
@@ -108,12 +143,16 @@ class Throttle:
     ----------
     width : int
         The number of requests in flight at most, at the start (at least 1).
+
+    Raises
+    ------
+    InvalidArgument
+        ``width`` is not a whole number of at least 1.
     """
 
     def __init__(self, width: int) -> None:
-        if width < 1:
-            raise ValueError(f"concurrency must be at least 1, got {width}")
-        self.width = width
+        _whole("concurrency", width, 1, _CONCURRENCY_ADVICE)
+        self.width = int(width)
         self._resume_at = 0.0
         self._lock = threading.Lock()
 
@@ -274,6 +313,7 @@ def fetch(
     progress: bool | None = None,
     label: str = "Records",
     into: Callable[[list[Record]], object] | None = None,
+    on_missing: Callable[[str], object] | None = None,
 ) -> list[Record]:
     """Every record of a paged listing, in the server's order.
 
@@ -312,6 +352,10 @@ def fetch(
         arrive, instead of their being returned: a
         :class:`~jsm_nb.frames.FrameBuilder`'s ``add`` keeps only what its
         frame needs.
+    on_missing : callable, optional
+        With ``keys``: given each key whose listing does not exist (HTTP 404: a
+        request deleted, mistyped or hidden from the user), in order, and the
+        other keys fetched; without it, the first such key raises.
 
     Returns
     -------
@@ -322,7 +366,11 @@ def fetch(
     ------
     ApiError
         A page failed (after the session's retries): nothing is returned.
+    InvalidArgument
+        ``concurrency``, ``limit`` or ``max_rows`` is not a number it can use
+        (:func:`check_options`); nothing is sent.
     """
+    check_options(concurrency=concurrency, max_rows=max_rows, limit=limit)
     stop = sys.maxsize if max_rows is None else max_rows
     records: list[Record] = []
     if stop <= 0:
@@ -343,11 +391,25 @@ def fetch(
             experimental=experimental,
         )
 
-    def records_of(key: str) -> list[Record]:
+    def records_of(key: str) -> list[Record] | None:
+        """The key's records; ``None`` when its listing does not exist and ``on_missing`` is set."""
         found = pages(path.format(key=quote(key, safe="")), Throttle(1))
-        return [{**record, "issueKey": key} for page in found for record in page]
+        try:
+            return [{**record, "issueKey": key} for page in found for record in page]
+        except ApiError as error:
+            if on_missing is None or error.status != 404:
+                raise
+            return None
 
-    chunks = pages(path) if keys is None else ordered_map(records_of, keys, throttle)
+    def per_key(keys: Sequence[str]) -> Generator[list[Record], None, None]:
+        """Each key's records in order; a missing key's are none, once told to ``on_missing``."""
+        with contextlib.closing(ordered_map(records_of, keys, throttle)) as found:
+            for key, records in zip(keys, found, strict=True):
+                if records is None and on_missing is not None:
+                    on_missing(key)
+                yield records or []
+
+    chunks = pages(path) if keys is None else per_key(keys)
     with throttle.listening(session):
         _collect(
             chunks,

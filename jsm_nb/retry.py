@@ -2,7 +2,7 @@
 
 :class:`AtlassianRetry` is urllib3's ``Retry`` with Atlassian's advice: wait
 ``Retry-After`` when given, else back off exponentially with jitter, capped.
-Both the API session and the token endpoint use it. Two rules keep a notebook
+Both the API session and the token endpoint use it. Three rules keep a notebook
 from freezing, whatever the server or the clocks say:
 
 - ``Retry-After`` as an HTTP date is measured against the answer's own ``Date``

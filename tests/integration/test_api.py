@@ -199,10 +199,73 @@ def test_one_key_or_many(jsm_shared_session: Shared) -> None:
     pd.testing.assert_frame_equal(one, many)
 
 
-def test_an_unknown_request_raises(jsm_shared_session: Shared) -> None:
+PER_REQUEST = {
+    "sla": api.sla,
+    "comments": api.comments,
+    "approvals": api.approvals,
+    "request_status_history": api.request_status_history,
+}
+GONE = ["ITH-999999", "NOPE-1", "CS-0"]  # no such requests: the sandbox answers JSM's 404
+WITH_GONE = ["ITH-1", "ITH-999999", "CS-2", "NOPE-1", "HR-3", "CS-0"]
+
+
+@pytest.mark.parametrize("name", sorted(PER_REQUEST))
+def test_unknown_requests_raise_naming_every_one(name: str, jsm_shared_session: Shared) -> None:
     with pytest.raises(ApiError) as raised:
-        api.sla(["ITH-1", "ITH-999999"], session=jsm_shared_session[1])
-    assert raised.value.status == 404
+        PER_REQUEST[name](WITH_GONE, session=jsm_shared_session[1], concurrency=3)
+    error = raised.value
+    assert error.status == 404
+    assert error.path.endswith("/request/{key}/" + _listing_of(name))
+    assert "3 of 6 requests do not exist or you cannot see them: ITH-999999, NOPE-1, CS-0." in (
+        str(error)
+    )
+    assert 'pass missing="skip" to get the others' in str(error)
+    assert "ITH-1," not in str(error)
+
+
+def _listing_of(name: str) -> str:
+    return {"request_status_history": "status", "comments": "comment", "approvals": "approval"}.get(
+        name, name
+    )
+
+
+@pytest.mark.parametrize("name", sorted(PER_REQUEST))
+def test_missing_skip_returns_the_others_and_names_the_skipped(
+    name: str, jsm_shared_session: Shared
+) -> None:
+    session = jsm_shared_session[1]
+    helper = PER_REQUEST[name]
+    found = [key for key in WITH_GONE if key not in GONE]
+    skipping = helper(WITH_GONE, session=session, missing="skip", concurrency=3)
+    alone = helper(found, session=session)
+    pd.testing.assert_frame_equal(skipping, alone)
+    assert skipping.attrs["skipped_keys"] == GONE
+    assert alone.attrs["skipped_keys"] == []
+    records = helper(WITH_GONE, session=session, missing="skip", raw=True)
+    assert isinstance(records, api.Records)
+    assert records == helper(found, session=session, raw=True)
+    assert records.attrs["skipped_keys"] == GONE
+
+
+def test_many_unknown_requests_are_counted_beyond_the_first_twenty(
+    jsm_shared_session: Shared,
+) -> None:
+    gone = [f"ITH-{900000 + n}" for n in range(25)]
+    with pytest.raises(ApiError, match=r"25 of 26 requests .*ITH-900019 and 5 more\.") as raised:
+        api.sla(["ITH-1", *gone], session=jsm_shared_session[1], concurrency=8)
+    assert "ITH-900020" not in str(raised.value)
+    everyone = api.sla(["ITH-1", *gone], session=jsm_shared_session[1], missing="skip")
+    assert everyone.attrs["skipped_keys"] == gone
+    assert set(everyone.issue_key) == {"ITH-1"}
+
+
+def test_only_a_missing_request_is_skipped(jsm_session_factory: Callable[..., Any]) -> None:
+    """Another failure (here a 500 for every try) still raises with missing="skip"."""
+    sb, session = jsm_session_factory()
+    sb.faults.fail(500, every=1)
+    with pytest.raises(ApiError) as raised:
+        api.sla(["ITH-1", "ITH-999999"], session=session, missing="skip")
+    assert raised.value.status == 500
 
 
 def test_jql_cursor_and_fields(jsm_shared_session: Shared) -> None:

@@ -137,6 +137,7 @@ def _scenario(sb: Sandbox, shown: Shown, capsys: pytest.CaptureFixture[str]) -> 
         "me": api.me(session=s),
         "sites": api.sites(session=s),
         "requests": api.customer_requests(session=s, max_rows=150, progress=True),
+        "comments, raw": api.comments("ITH-1", session=s, raw=True),
     }
     for name, frame in frames.items():
         shown.object(f"frame {name}", frame)

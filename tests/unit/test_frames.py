@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
 import pytest
 
 from jsm_nb import frames
+from jsm_nb.sandbox.gateway import USER
 
 SPECS = [
     getattr(frames, name)
@@ -107,6 +109,19 @@ def test_request_columns_values_and_dtypes() -> None:
     assert frame.customfield_10020.dtype == object
     assert row.status == "Waiting for Support"  # a fixed column wins over a field of its name
     assert row.status_category == "NEW"
+
+
+def test_the_profile_opens_on_who_and_ends_on_the_avatar() -> None:
+    """A notebook's table of me() scrolls sideways: name and email show first, the URL last."""
+    frame = frames.to_frame([dict(USER)], frames.ME)
+    assert list(frame.columns[:3]) == ["name", "email", "account_id"]
+    assert frame.columns[-1] == "picture"
+    shown = frame._repr_html_()
+    assert shown is not None
+    first_cells = re.findall(r"<td>(.*?)</td>", shown)[:2]
+    assert first_cells == [USER["name"], USER["email"]]
+    assert shown.index(USER["email"]) < shown.index("gravatar")
+    assert frame.job_title.iloc[0] == USER["extended_profile"]["job_title"]
 
 
 def test_missing_values_are_na_whatever_the_kind() -> None:
