@@ -23,7 +23,7 @@ from jsm_nb import errors
 from jsm_nb.sandbox import Sandbox
 
 Shared = tuple[Sandbox, jsm_nb.JsmSession]
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @dataclasses.dataclass(frozen=True)
