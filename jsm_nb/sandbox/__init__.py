@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config import DEFAULT_REDIRECT_URI, Config
 from ..errors import AuthorizationError
@@ -251,14 +251,7 @@ class Sandbox:
 
     def configure(self, config: Config) -> Config:
         """``config`` pointed at this sandbox: its app's credentials and URLs, the rest kept."""
-        return dataclasses.replace(
-            config,
-            client_id=self.client_id,
-            client_secret=self.client_secret,
-            auth_url=self.auth_url,
-            api_url=self.api_url,
-            sandbox=True,
-        )
+        return pointed_at(self, config)
 
     def config_for(self, **overrides: Any) -> Config:
         """This sandbox's :attr:`config` with some fields replaced (e.g. ``token_path``)."""
@@ -347,6 +340,25 @@ def run(
 
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
+
+
+class _App(Protocol):
+    client_id: str
+    client_secret: str
+    auth_url: str
+    api_url: str
+
+
+def pointed_at(sandbox: _App, config: Config) -> Config:
+    """``config`` with ``sandbox``'s app credentials and URLs, every other setting kept."""
+    return dataclasses.replace(
+        config,
+        client_id=sandbox.client_id,
+        client_secret=sandbox.client_secret,
+        auth_url=sandbox.auth_url,
+        api_url=sandbox.api_url,
+        sandbox=True,
+    )
 
 
 def sign_in(site: str | None = None, config: Config | None = None) -> Config:

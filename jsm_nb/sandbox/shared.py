@@ -19,7 +19,6 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hmac
 import http.client
 import json
@@ -34,7 +33,7 @@ from typing import Any
 import filelock
 
 from ..config import Config
-from . import browser, poison_wanted
+from . import browser, pointed_at, poison_wanted
 from .daemon import ADMIN_HEADER, CHALLENGE_HEADER, START_TIMEOUT, launch, proof
 from .home import Home, Record, SandboxError, default_idle_timeout
 
@@ -140,14 +139,7 @@ class SharedSandbox:
         -------
         jsm_nb.Config
         """
-        return dataclasses.replace(
-            config,
-            client_id=self.client_id,
-            client_secret=self.client_secret,
-            auth_url=self.auth_url,
-            api_url=self.api_url,
-            sandbox=True,
-        )
+        return pointed_at(self, config)
 
     @property
     def config(self) -> Config:
