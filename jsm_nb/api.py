@@ -1085,13 +1085,17 @@ def jql(
         ``request_type_id`` and ``request_type``, ``Satisfaction`` gives
         ``satisfaction`` (Int64) and ``satisfaction_comment``, ``Organizations``
         a list of names, ``Request participants`` a list of account ids.
+
+        ``fields="key"`` (or ``"id"``, or both) gives only ``issue_id`` and
+        ``issue_key``, 5,000 issues a page: the keys of a whole project, for the
+        per-request helpers, in a request or two.
     """
     query = _jql_text(query, "query")
     wanted = _texts(fields, "fields", "field ids such as 'summary'", empty=False)
     session = options["session"] = _session_for_search(raw, options)
     spec = frames.ISSUES
     known = spec.known_fields
-    if any(f not in known for f in wanted):
+    if any(f not in known and f not in catalogue.IDENTITY for f in wanted):
         found = catalogue.catalogue(session)
         wanted = catalogue.resolve(wanted, found)
         many = any(f in catalogue.SELECTORS for f in wanted)
@@ -1099,13 +1103,15 @@ def jql(
         extra = catalogue.known_columns(named, found, known)
         spec = dataclasses.replace(spec, known_fields={**known, **extra})
     params = {"jql": query, "fields": ",".join(wanted)}
+    keys_only = all(f in catalogue.IDENTITY for f in wanted)
     return _listing(
         spec,
         "Issues found by JQL",
         SEARCH,
         params,
         cursor=True,
-        fields=[f for f in wanted if f not in catalogue.SELECTORS],
+        limit=catalogue.KEY_PAGE if keys_only else paging.DEFAULT_LIMIT,
+        fields=[f for f in wanted if f not in (*catalogue.SELECTORS, *catalogue.IDENTITY)],
         raw=raw,
         **options,
     )

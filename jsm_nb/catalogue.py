@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FIELDS_PATH",
+    "IDENTITY",
+    "KEY_PAGE",
     "SELECTORS",
     "SLA_FIELD",
     "Catalogue",
@@ -36,6 +38,10 @@ __all__ = [
 FIELDS_PATH = "/rest/api/3/field"
 SELECTORS = ("*all", "*navigable")
 """Jira's own selectors of many fields, sent as given."""
+IDENTITY = ("id", "key")
+"""The issue's id and key: every issue has them, outside its ``fields``, sent as given."""
+KEY_PAGE = 5000
+"""Issues a search page holds when only :data:`IDENTITY` is asked for (fewer with fields)."""
 SLA_FIELD = "com.atlassian.servicedesk:sd-sla-field"
 """The plugin key (schema ``custom``) of JSM's SLA fields."""
 
@@ -112,7 +118,11 @@ def resolve(wanted: Sequence[str], fields: Catalogue) -> list[str]:
     """
     ids: list[str] = []
     for item in wanted:
-        found = item if item in SELECTORS or fields.by_id(item) else _by_name(item, fields)
+        found = (
+            item
+            if item in (*SELECTORS, *IDENTITY) or fields.by_id(item)
+            else _by_name(item, fields)
+        )
         if found not in ids:
             ids.append(found)
     return ids

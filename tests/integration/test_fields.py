@@ -187,3 +187,19 @@ def test_bad_options_are_refused_before_the_catalogue_is_fetched(
     with pytest.raises(InvalidArgument):
         call(session)
     assert requests_made(sb, FIELDS) == 0
+
+
+def test_keys_alone_come_5000_a_page(jsm_session_factory: Callable[..., Shared]) -> None:
+    sb, session = jsm_session_factory(requests=600)
+    everything = frame(api.jql("project = ITH", fields="summary", session=session))
+    assert len(everything) > 100
+    sb.stats.reset()
+    keys = frame(api.jql("project = ITH", fields="key", session=session))
+    assert requests_made(sb, SEARCH) == 1
+    assert requests_made(sb, FIELDS) == 0
+    assert list(keys.columns) == ["issue_id", "issue_key"]
+    assert keys.issue_key.tolist() == everything.issue_key.tolist()
+    both = frame(api.jql("project = ITH", fields=["id", "key"], session=session))
+    assert both.equals(keys)
+    comments = frame(api.comments(keys.issue_key.head(3).tolist(), session=session))
+    assert set(comments.issue_key) <= set(keys.issue_key.head(3))
