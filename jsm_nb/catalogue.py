@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +62,7 @@ class Field:
 
 @dataclasses.dataclass(frozen=True)
 class Catalogue:
-    """A site's fields, and the column name each field's columns start with."""
+    """A site's fields, and the name of the (first) column :func:`jsm_nb.jql` gives each."""
 
     fields: tuple[Field, ...]
     columns: Mapping[str, str]
@@ -69,22 +70,43 @@ class Catalogue:
 
     @classmethod
     def of(cls, records: Iterable[Mapping[str, Any]]) -> Catalogue:
-        """The catalogue of ``/rest/api/3/field``'s answer."""
+        """The catalogue of ``/rest/api/3/field``'s answer.
+
+        A system field's column is the one :data:`frames.ISSUES` names (``resolution_date``),
+        else its id; a custom field's is its name in snake_case (its id if that leaves
+        nothing), followed by ``__`` and its id when another field or a fixed column of
+        :data:`frames.ISSUES` has that name too.
+        """
         kept = tuple(r for r in records if isinstance(r, Mapping) and r.get("id"))
         fields = tuple(_field(r) for r in kept)
-        names = {
-            f.field_id: frames.snake_case(f.name) or frames.snake_case(f.field_id) for f in fields
-        }
-        shared = collections.Counter(names.values())
+        names = {f.field_id: _column(f) for f in fields}
+        taken = collections.Counter(c.name for c in frames.ISSUES.columns)
+        taken.update(names.values())
         columns = {
-            field_id: name if shared[name] == 1 else f"{name}__{field_id}"
-            for field_id, name in names.items()
+            f.field_id: (
+                names[f.field_id]
+                if not f.custom or taken[names[f.field_id]] == 1
+                else f"{names[f.field_id]}__{f.field_id}"
+            )
+            for f in fields
         }
         return cls(fields, columns, kept)
 
+    @functools.cached_property
+    def _by_id(self) -> dict[str, Field]:
+        return {f.field_id: f for f in self.fields}
+
     def by_id(self, field_id: str) -> Field | None:
         """The field with this id, or None."""
-        return next((f for f in self.fields if f.field_id == field_id), None)
+        return self._by_id.get(field_id)
+
+
+def _column(field: Field) -> str:
+    """The name of ``field``'s (first) column, before any clash with another is resolved."""
+    if not field.custom:
+        known = frames.ISSUES.known_fields.get(field.field_id)
+        return known[0].name if known else frames.snake_case(field.field_id)
+    return frames.snake_case(field.name) or frames.snake_case(field.field_id)
 
 
 def _field(record: Mapping[str, Any]) -> Field:

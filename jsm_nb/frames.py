@@ -327,22 +327,22 @@ _ITEM_VALUE: Mapping[str, tuple[str, ...]] = {
 def schema_columns(name: str, schema_type: str, items: str | None) -> tuple[Column, ...] | None:
     """The columns of a Jira field named ``name`` (snake_case), typed by its schema.
 
-    ========================== ====================================================
-    schema ``type``            columns
-    ========================== ====================================================
-    ``string``                 ``{name}`` (string)
-    ``number``                 ``{name}`` (Float64)
-    ``date``, ``datetime``     ``{name}`` (datetime64[ms, UTC])
-    ``option``                 ``{name}`` (string): the option's value
-    ``user``                   ``{name}_account_id``, ``{name}_display_name``
-    ``array``                  ``{name}`` (object): a list; of users their account
-                               ids, of options their values, of organisations
-                               their names
-    ``sd-customerrequesttype`` ``{name}_id``, ``{name}`` (string): the request type
-    ``sd-feedback``            ``{name}`` (Int64): the rating, ``{name}_comment``
+    ============================ ==================================================
+    schema ``type``              columns
+    ============================ ==================================================
+    ``string``                   ``{name}`` (string)
+    ``number``                   ``{name}`` (Float64)
+    ``date``, ``datetime``       ``{name}`` (datetime64[ms, UTC])
+    ``option``                   ``{name}`` (string): the option's value
+    ``user``                     ``{name}_account_id``, ``{name}_display_name``
+    ``array``                    ``{name}`` (object): a list; of users their
+                                 account ids, of options their values, of
+                                 organisations their names
+    ``sd-customerrequesttype``   ``{name}_id``, ``{name}`` (string): the request type
+    ``sd-feedback``              ``{name}`` (Int64): the rating; ``{name}_comment``
     ``sd-servicelevelagreement`` ``{name}`` (object): Atlassian's SLA object
-                               (``jsm_nb.sla(jql=...)`` gives its cycles as rows)
-    ========================== ====================================================
+                                 (``jsm_nb.sla(jql=...)`` gives its cycles as rows)
+    ============================ ==================================================
 
     Returns None for other schemas: their values then decide their column.
     """

@@ -203,3 +203,12 @@ def test_keys_alone_come_5000_a_page(jsm_session_factory: Callable[..., Shared])
     assert both.equals(keys)
     comments = frame(api.comments(keys.issue_key.head(3).tolist(), session=session))
     assert set(comments.issue_key) <= set(keys.issue_key.head(3))
+
+
+def test_the_column_fields_names_is_the_one_jql_gives(jsm_shared_session: Shared) -> None:
+    session = jsm_shared_session[1]
+    found = frame(api.fields(session=session))
+    wanted = found[found.custom | found.field_id.isin(["resolutiondate", "issuetype"])]
+    issues = frame(api.jql("project = ITH", fields=wanted.field_id.tolist(), session=session))
+    assert set(wanted.column) <= set(issues.columns)
+    assert {"resolution_date", "issue_type"} <= set(wanted.column)

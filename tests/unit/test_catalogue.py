@@ -26,6 +26,11 @@ def test_columns_are_snake_case_and_shared_names_carry_the_id() -> None:
             field("customfield_3", "<img src=x onerror=alert(1)> Owner"),
             field("customfield_4", "만족"),
             field("customfield_5", "Time to resolution"),
+            field("customfield_6", "Status"),
+            field("customfield_7", "Issue key"),
+            field("status", "Status", "status"),
+            field("resolutiondate", "Resolved", "datetime"),
+            field("labels", "Labels", "array"),
         ]
     )
     assert dict(found.columns) == {
@@ -34,6 +39,11 @@ def test_columns_are_snake_case_and_shared_names_carry_the_id() -> None:
         "customfield_3": "img_src_x_onerror_alert_1_owner",
         "customfield_4": "customfield_4",
         "customfield_5": "time_to_resolution",
+        "customfield_6": "status__customfield_6",
+        "customfield_7": "issue_key__customfield_7",
+        "status": "status",
+        "resolutiondate": "resolution_date",
+        "labels": "labels",
     }
 
 
