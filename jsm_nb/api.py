@@ -697,6 +697,10 @@ def sla(
         - ``stop_time`` (datetime64[ms, UTC]): for completed cycles only
         - ``breach_time`` (datetime64[ms, UTC]): when the goal is (or was) missed
     """
+    if keys is None and jql is None:
+        raise InvalidArgument(
+            "sla() needs request keys such as 'ITH-42', or jql= such as 'project = ITH'."
+        )
     if jql is None:
         path = _request_path("sla")
         return _listing(frames.SLA, "SLA cycles", path, keys=keys, raw=raw, **options)

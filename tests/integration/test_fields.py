@@ -161,6 +161,7 @@ def test_sla_by_jql_equals_sla_by_keys_row_for_row(
         lambda s: api.sla(["ITH-1"], jql="project = ITH", session=s),
         lambda s: api.sla(jql="  ", session=s),
         lambda s: api.sla(jql=5, session=s),
+        lambda s: api.sla(session=s),
     ],
 )
 def test_sla_refuses_bad_jql_arguments(
