@@ -719,8 +719,10 @@ def sla(
     result = _listing(
         spec, "SLA cycles found by JQL", SEARCH, params, cursor=True, raw=raw, **options
     )
-    if isinstance(result, Records):  # raw: the SLA records, as by keys
-        result = Records(frames.issue_slas(result, ids))
+    if isinstance(result, Records):  # raw: the SLA records, as by keys, with the same attrs
+        slas = Records(frames.issue_slas(result, ids))
+        slas.attrs.update(result.attrs)
+        result = slas
     result.attrs["skipped_keys"] = []
     return result
 
