@@ -39,6 +39,7 @@ before any request is sent. Any failure of the API raises
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -47,7 +48,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 import numpy as np
 import pandas as pd
 
-from . import frames, paging
+from . import catalogue, frames, paging
 from .errors import ApiError, InvalidArgument
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ __all__ = [
     "comments",
     "customer_requests",
     "customers",
+    "fields",
     "frame",
     "jql",
     "me",
@@ -84,6 +86,7 @@ ServiceDesk = int | str
 Missing = Literal["raise", "skip"]
 
 JSM = "/rest/servicedeskapi"
+SEARCH = "/rest/api/3/search/jql"
 DEFAULT_JQL_FIELDS = (
     "summary",
     "status",
@@ -634,24 +637,51 @@ def request_status_history(
 
 @overload
 def sla(
-    keys: Keys, *, raw: Literal[False] = False, **options: Unpack[PerRequest]
+    keys: Keys | None = None,
+    *,
+    jql: str | None = None,
+    raw: Literal[False] = False,
+    **options: Unpack[PerRequest],
 ) -> pd.DataFrame: ...
 @overload
-def sla(keys: Keys, *, raw: Literal[True], **options: Unpack[PerRequest]) -> Records: ...
+def sla(
+    keys: Keys | None = None,
+    *,
+    jql: str | None = None,
+    raw: Literal[True],
+    **options: Unpack[PerRequest],
+) -> Records: ...
 @overload
-def sla(keys: Keys, *, raw: bool = False, **options: Unpack[PerRequest]) -> Result: ...
-def sla(keys: Keys, *, raw: bool = False, **options: Unpack[PerRequest]) -> Result:
-    """The SLA cycles of requests.
+def sla(
+    keys: Keys | None = None,
+    *,
+    jql: str | None = None,
+    raw: bool = False,
+    **options: Unpack[PerRequest],
+) -> Result: ...
+def sla(
+    keys: Keys | None = None,
+    *,
+    jql: str | None = None,
+    raw: bool = False,
+    **options: Unpack[PerRequest],
+) -> Result:
+    """The SLA cycles of requests: given by key, or found by a JQL search.
 
     Parameters
     ----------
-    keys : str or iterable of str
-        One request key or many.
+    keys : str or iterable of str, optional
+        One request key or many: one request (or more) per key.
+    jql : str, optional
+        Instead of ``keys``, a JQL search such as ``"project = ITH"``: the SLAs come
+        from the search's pages (JSM's SLA fields), a few requests for a whole
+        project; ``max_rows`` then counts requests, and ``missing`` does not apply.
 
     Returns
     -------
     pandas.DataFrame
-        One row per SLA cycle: each SLA's completed cycles, then its ongoing one:
+        One row per SLA cycle: each SLA's completed cycles, then its ongoing one
+        (the same rows, whether by ``keys`` or by ``jql``):
 
         - ``issue_key`` (string)
         - ``sla_id`` (string)
@@ -667,8 +697,34 @@ def sla(keys: Keys, *, raw: bool = False, **options: Unpack[PerRequest]) -> Resu
         - ``stop_time`` (datetime64[ms, UTC]): for completed cycles only
         - ``breach_time`` (datetime64[ms, UTC]): when the goal is (or was) missed
     """
-    path = _request_path("sla")
-    return _listing(frames.SLA, "SLA cycles", path, keys=keys, raw=raw, **options)
+    if keys is None and jql is None:
+        raise InvalidArgument(
+            "sla() needs request keys such as 'ITH-42', or jql= such as 'project = ITH'."
+        )
+    if jql is None:
+        path = _request_path("sla")
+        return _listing(frames.SLA, "SLA cycles", path, keys=keys, raw=raw, **options)
+    if keys is not None:
+        raise InvalidArgument("sla() takes request keys or jql=, not both: drop one of them.")
+    query = _jql_text(jql, "jql")
+    _choice(_MISSING, options.get("missing", "raise"), "missing")
+    session = options["session"] = _session_for_search(raw, options)
+    ids = [
+        f.field_id
+        for f in catalogue.catalogue(session).fields
+        if f.custom_type == catalogue.SLA_FIELD
+    ]
+    params = {"jql": query, "fields": ",".join(["key", *ids])}
+    spec = frames.sla_of_issues(ids)
+    result = _listing(
+        spec, "SLA cycles found by JQL", SEARCH, params, cursor=True, raw=raw, **options
+    )
+    if isinstance(result, Records):  # raw: the SLA records, as by keys, with the same attrs
+        slas = Records(frames.issue_slas(result, ids))
+        slas.attrs.update(result.attrs)
+        result = slas
+    result.attrs["skipped_keys"] = []
+    return result
 
 
 @overload
@@ -1002,7 +1058,9 @@ def jql(
     query : str
         The JQL, such as ``"project = ITH AND created >= -30d ORDER BY created"``.
     fields : str or sequence of str
-        The fields to fetch (at least one); each becomes one or more columns.
+        The fields to fetch (at least one), by id (``customfield_10021``) or by
+        name (``"Time to resolution"``, any case; see :func:`fields`); each
+        becomes one or more columns.
 
     Returns
     -------
@@ -1027,25 +1085,103 @@ def jql(
 
         Fields ``resolution``, ``project`` and ``creator`` give ``resolution``,
         ``project_key`` and ``creator_account_id``/``creator_display_name``;
-        ``duedate`` gives ``due_date``.
+        ``duedate`` gives ``due_date``. Custom fields' columns are named from
+        the field's name in snake_case and typed by its schema
+        (:func:`jsm_nb.frames.schema_columns`): ``Request Type`` gives
+        ``request_type_id`` and ``request_type``, ``Satisfaction`` gives
+        ``satisfaction`` (Int64) and ``satisfaction_comment``, ``Organizations``
+        a list of names, ``Request participants`` a list of account ids.
+
+        ``fields="key"`` (or ``"id"``, or both) gives only ``issue_id`` and
+        ``issue_key``, 5,000 issues a page: the keys of a whole project, for the
+        per-request helpers, in a request or two.
     """
-    if not isinstance(query, str) or not query.strip():
-        raise InvalidArgument(
-            f"query must be a JQL search such as 'project = ITH ORDER BY created', got {query!r}."
-        )
+    query = _jql_text(query, "query")
     wanted = _texts(fields, "fields", "field ids such as 'summary'", empty=False)
+    session = options["session"] = _session_for_search(raw, options)
+    spec = frames.ISSUES
+    known = spec.known_fields
+    if any(f not in known and f not in catalogue.IDENTITY for f in wanted):
+        found = catalogue.catalogue(session)
+        wanted = catalogue.resolve(wanted, found)
+        many = any(f in catalogue.SELECTORS for f in wanted)
+        named = [f.field_id for f in found.fields] if many else wanted
+        extra = catalogue.known_columns(named, found, known)
+        spec = dataclasses.replace(spec, known_fields={**known, **extra})
     params = {"jql": query, "fields": ",".join(wanted)}
-    path = "/rest/api/3/search/jql"
+    keys_only = all(f in catalogue.IDENTITY for f in wanted)
     return _listing(
-        frames.ISSUES,
+        spec,
         "Issues found by JQL",
-        path,
+        SEARCH,
         params,
         cursor=True,
-        fields=wanted,
+        limit=catalogue.KEY_PAGE if keys_only else paging.DEFAULT_LIMIT,
+        fields=[f for f in wanted if f not in (*catalogue.SELECTORS, *catalogue.IDENTITY)],
         raw=raw,
         **options,
     )
+
+
+def _session_for_search(raw: object, options: Options) -> JsmSession:
+    """The session of a search that may need the field catalogue, its options checked first.
+
+    The catalogue is a request of its own, so the options of the search that follows
+    are checked before it is sent.
+    """
+    paging.check_options(
+        concurrency=options.get("concurrency", paging.DEFAULT_CONCURRENCY),
+        max_rows=options.get("max_rows"),
+    )
+    _bool(raw, "raw")
+    if options.get("progress") is not None:
+        _bool(options.get("progress"), "progress")
+    return _session(options.get("session"))
+
+
+def _jql_text(query: object, name: str) -> str:
+    """``query`` if it is a JQL search; :class:`InvalidArgument` if it is not."""
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidArgument(
+            f"{name} must be a JQL search such as 'project = ITH ORDER BY created', got {query!r}."
+        )
+    return query
+
+
+@overload
+def fields(*, raw: Literal[False] = False, **options: Unpack[Single]) -> pd.DataFrame: ...
+@overload
+def fields(*, raw: Literal[True], **options: Unpack[Single]) -> Records: ...
+@overload
+def fields(*, raw: bool = False, **options: Unpack[Single]) -> Result: ...
+def fields(*, raw: bool = False, **options: Unpack[Single]) -> Result:
+    """The site's Jira fields (``/rest/api/3/field``), fetched once per session.
+
+    :func:`jql` takes a field by its id or its name; its columns are named from
+    the field's name in snake_case (``column`` here), with the field's id after
+    two underscores when fields share a name (``team__customfield_10101``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per field:
+
+        - ``field_id`` (string): such as ``summary`` or ``customfield_10021``
+        - ``name`` (string): such as ``Time to resolution``
+        - ``custom`` (boolean): whether it is a custom field
+        - ``schema_type`` (string): such as ``string``, ``option``, ``user`` or
+          ``sd-servicelevelagreement``
+        - ``items`` (string): for lists, what they hold
+        - ``custom_type`` (string): a custom field's plugin key, such as
+          ``com.atlassian.servicedesk:sd-sla-field``
+        - ``column`` (string): the name :func:`jql` gives its column(s)
+    """
+    raw = _bool(raw, "raw")
+    found = catalogue.catalogue(_session(options.get("session")))
+    if raw:
+        return Records(dict(r) for r in found.records)
+    rows = [{**dataclasses.asdict(f), "column": found.columns[f.field_id]} for f in found.fields]
+    return frames.to_frame(rows, frames.FIELDS)
 
 
 @overload

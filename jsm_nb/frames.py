@@ -40,6 +40,7 @@ __all__ = [
     "APPROVALS",
     "COMMENTS",
     "CUSTOMERS",
+    "FIELDS",
     "ISSUES",
     "KINDS",
     "ME",
@@ -57,6 +58,9 @@ __all__ = [
     "Spec",
     "columns",
     "infer_spec",
+    "issue_slas",
+    "schema_columns",
+    "sla_of_issues",
     "snake_case",
     "to_frame",
 ]
@@ -144,15 +148,23 @@ KINDS: Mapping[str, Kind] = {
 
 @dataclasses.dataclass(frozen=True)
 class Column:
-    """One column: its name, where its values are in a record, and their kind."""
+    """One column: its name, where its values are in a record, and their kind.
+
+    ``each``, for a list at ``path``, is the path of the value kept from each of its
+    items: a list of users becomes a list of their account ids.
+    """
 
     name: str
     path: tuple[str, ...]
     kind: Kind
+    each: tuple[str, ...] = ()
 
     def pluck(self, records: Sequence[Any]) -> Values:
         """This column's value in each record, as its kind's ``convert`` takes them."""
-        return _pluck(records, self.path + self.kind.key)
+        values = _pluck(records, self.path + self.kind.key)
+        if not self.each:
+            return values
+        return [v if not isinstance(v, list) else _pluck(v, self.each) for v in values]
 
 
 def columns(kind: Kind, **paths: str) -> tuple[Column, ...]:
@@ -302,6 +314,59 @@ def snake_case(name: str) -> str:
     return re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
 
 
+#: A Jira field schema's ``items`` -> the value kept from each item of its lists.
+_ITEM_VALUE: Mapping[str, tuple[str, ...]] = {
+    "user": ("accountId",),
+    "option": ("value",),
+    "sd-customerorganization": ("name",),
+    "version": ("name",),
+    "component": ("name",),
+}
+
+
+def schema_columns(name: str, schema_type: str, items: str | None) -> tuple[Column, ...] | None:
+    """The columns of a Jira field named ``name`` (snake_case), typed by its schema.
+
+    ============================ ==================================================
+    schema ``type``              columns
+    ============================ ==================================================
+    ``string``                   ``{name}`` (string)
+    ``number``                   ``{name}`` (Float64)
+    ``date``, ``datetime``       ``{name}`` (datetime64[ms, UTC])
+    ``option``                   ``{name}`` (string): the option's value
+    ``user``                     ``{name}_account_id``, ``{name}_display_name``
+    ``array``                    ``{name}`` (object): a list; of users their
+                                 account ids, of options their values, of
+                                 organisations their names
+    ``sd-customerrequesttype``   ``{name}_id``, ``{name}`` (string): the request type
+    ``sd-feedback``              ``{name}`` (Int64): the rating; ``{name}_comment``
+    ``sd-servicelevelagreement`` ``{name}`` (object): Atlassian's SLA object
+                                 (``jsm_nb.sla(jql=...)`` gives its cycles as rows)
+    ============================ ==================================================
+
+    Returns None for other schemas: their values then decide their column.
+    """
+    if schema_type == "array":
+        return (Column(name, (), OBJECT, _ITEM_VALUE.get(items or "", ())),)
+    if schema_type == "user":
+        return _user(name)
+    if schema_type == "sd-customerrequesttype":
+        return columns(STRING, **{f"{name}_id": "requestType.id", name: "requestType.name"})
+    if schema_type == "sd-feedback":
+        return columns(COUNT, **{name: "rating"}) + columns(
+            STRING, **{f"{name}_comment": "comment.body"}
+        )
+    simple = {
+        "string": (STRING, ""),
+        "number": (NUMBER, ""),
+        "date": (ISO_DATE, ""),
+        "datetime": (ISO_DATE, ""),
+        "option": (STRING, "value"),
+        "sd-servicelevelagreement": (OBJECT, ""),
+    }.get(schema_type)
+    return None if simple is None else columns(simple[0], **{name: simple[1]})
+
+
 _KIND_OF_TYPE: Mapping[type, Kind] = {bool: FLAG, int: COUNT, float: NUMBER, str: STRING}
 
 
@@ -377,6 +442,29 @@ def _sla_cycles(records: list[Record]) -> list[Record]:
         if sla.get("ongoingCycle"):
             rows.append({**about, **sla["ongoingCycle"], "ongoing": True})
     return rows
+
+
+def issue_slas(issues: Iterable[Record], field_ids: Sequence[str]) -> list[Record]:
+    """The SLA objects of Jira issues' SLA fields ``field_ids``, each with ``issueKey``.
+
+    They are the records of ``/request/{key}/sla``, issue by issue, field by field.
+    """
+    found: list[Record] = []
+    for issue in issues:
+        values = issue.get("fields") or {}
+        for field_id in field_ids:
+            sla = values.get(field_id)
+            if isinstance(sla, dict):
+                found.append({**sla, "issueKey": issue.get("key")})
+    return found
+
+
+def sla_of_issues(field_ids: Sequence[str]) -> Spec:
+    """:data:`SLA`'s frame from Jira issues whose SLA fields are ``field_ids``, in that order.
+
+    The rows are those :data:`SLA` gives for the same requests' ``/request/{key}/sla``.
+    """
+    return dataclasses.replace(SLA, rows=lambda issues: _sla_cycles(issue_slas(issues, field_ids)))
 
 
 def _request_fields(record: Record) -> list[tuple[str, Any]]:
@@ -515,6 +603,13 @@ CUSTOMERS = Spec(
     )
     + columns(FLAG, active="active")
     + columns(STRING, time_zone="timeZone")
+)
+FIELDS = Spec(
+    columns(STRING, field_id="field_id", name="name")
+    + columns(FLAG, custom="custom")
+    + columns(
+        STRING, schema_type="schema_type", items="items", custom_type="custom_type", column="column"
+    )
 )
 ISSUES = Spec(
     columns(STRING, issue_id="id", issue_key="key"),

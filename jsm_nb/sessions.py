@@ -17,7 +17,7 @@ at DEBUG.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -33,6 +33,9 @@ from .retry import AtlassianRetry, ThrottleListener
 from .site_choice import Site, choose_site, chosen_site
 from .store import Store
 from .tokens import TokenManager
+
+if TYPE_CHECKING:
+    from .catalogue import Catalogue
 
 __all__ = ["JsmSession", "session"]
 
@@ -89,6 +92,7 @@ class JsmSession(requests.Session):
         self.site = site
         self.tokens = tokens
         self.throttle_listeners: list[ThrottleListener] = []
+        self.field_catalogue: Catalogue | None = None  # the site's fields, fetched on first use
         self.api_origin = origin_of(config.api_url)
         self.auth = BearerAuth(tokens, self.api_origin)
         retry = AtlassianRetry(

@@ -36,6 +36,8 @@ def frames_by_default(s: jsm_nb.JsmSession) -> None:
     assert_type(jsm_nb.organizations(), pd.DataFrame)
     assert_type(jsm_nb.customers("CS", query="ann"), pd.DataFrame)
     assert_type(jsm_nb.jql("project = ITH", fields=["summary"]), pd.DataFrame)
+    assert_type(jsm_nb.sla(jql="project = ITH"), pd.DataFrame)
+    assert_type(jsm_nb.fields(), pd.DataFrame)
     assert_type(jsm_nb.frame("request/ITH-1/participant", limit=10), pd.DataFrame)
 
 
@@ -54,6 +56,8 @@ def records_with_raw_true() -> None:
     assert_type(jsm_nb.organizations("ITH", raw=True), jsm_nb.Records)
     assert_type(jsm_nb.customers("CS", raw=True), jsm_nb.Records)
     assert_type(jsm_nb.jql("project = ITH", raw=True), jsm_nb.Records)
+    assert_type(jsm_nb.sla(jql="project = ITH", raw=True), jsm_nb.Records)
+    assert_type(jsm_nb.fields(raw=True), jsm_nb.Records)
     assert_type(jsm_nb.frame("organization", raw=True), jsm_nb.Records)
     assert_type(jsm_nb.sla("ITH-1", raw=True).attrs, dict[str, Any])
 

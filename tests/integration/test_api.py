@@ -44,6 +44,7 @@ CALLS: dict[str, tuple[Call, bool]] = {
     "organizations": (lambda s: api.organizations(session=s), False),
     "customers": (lambda s: api.customers("CS", session=s), False),
     "jql": (lambda s: api.jql("project = HR", session=s), False),
+    "fields": (lambda s: api.fields(session=s), False),
 }
 
 
@@ -102,6 +103,7 @@ def test_documented_columns_are_the_frames(jsm_shared_session: Shared) -> None:
         "request_status_history": frames.STATUS_HISTORY,
         "me": frames.ME,
         "sites": frames.SITES,
+        "fields": frames.FIELDS,
     }
     for name, spec in pairs.items():
         assert documented(getattr(api, name)) == {c.name: c.kind.dtype for c in spec.columns}

@@ -323,3 +323,57 @@ def test_the_dtype_map_names_every_kind_once() -> None:
     }
     for kind in frames.KINDS.values():
         assert str(pd.Series(kind.convert([None]), dtype=None).dtype) == kind.dtype
+
+
+def test_schema_columns_type_custom_fields_by_their_schema() -> None:
+    records = [
+        {
+            "request_type": {"requestType": {"id": "7", "name": "Get IT help"}},
+            "satisfaction": {"rating": 4, "comment": {"body": "Thanks"}},
+            "participants": [{"accountId": "a1"}, {"accountId": "a2"}],
+            "organizations": [{"id": "3", "name": "Acme"}],
+            "team": {"value": "Platform", "id": "10200"},
+            "owner": {"accountId": "a9", "displayName": "Ann"},
+            "when": "2026-10-01T10:00:00.000+0000",
+            "points": 3,
+        },
+        {"participants": [], "organizations": [], "satisfaction": None},
+    ]
+    schemas = {
+        "request_type": ("sd-customerrequesttype", None),
+        "satisfaction": ("sd-feedback", None),
+        "participants": ("array", "user"),
+        "organizations": ("array", "sd-customerorganization"),
+        "team": ("option", None),
+        "owner": ("user", None),
+        "when": ("datetime", None),
+        "points": ("number", None),
+    }
+    spec_columns: tuple[frames.Column, ...] = ()
+    for name, (schema_type, items) in schemas.items():
+        found = frames.schema_columns(name, schema_type, items)
+        assert found is not None
+        spec_columns += tuple(frames.Column(c.name, (name, *c.path), c.kind, c.each) for c in found)
+    frame = frames.to_frame(records, frames.Spec(spec_columns))
+    assert frame.dtypes.astype(str).to_dict() == {
+        "request_type_id": "string",
+        "request_type": "string",
+        "satisfaction": "Int64",
+        "satisfaction_comment": "string",
+        "participants": "object",
+        "organizations": "object",
+        "team": "string",
+        "owner_account_id": "string",
+        "owner_display_name": "string",
+        "when": "datetime64[ms, UTC]",
+        "points": "Float64",
+    }
+    first = frame.iloc[0]
+    assert (first.request_type_id, first.request_type) == ("7", "Get IT help")
+    assert (first.satisfaction, first.satisfaction_comment) == (4, "Thanks")
+    assert first.participants == ["a1", "a2"]
+    assert first.organizations == ["Acme"]
+    assert first.team == "Platform"
+    assert frame.participants[1] == []
+    assert frame.satisfaction.isna()[1]
+    assert frames.schema_columns("rank", "any", None) is None

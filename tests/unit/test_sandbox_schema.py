@@ -239,3 +239,101 @@ def test_jira_search_answers_have_jiras_shape(
     status, body, _ = jsm.dispatch(site, "GET", "/rest/api/3/search/jql", params, {}, "x")
     assert (status == 200) == (schema is SEARCH_RESULTS)
     Draft4Validator(schema).validate(body)
+
+
+JIRA_SPEC = SPEC.with_name("jira-platform-openapi-subset.json")
+JSM_FIELD_VALUES = {
+    "customfield_10010": None,  # checked part by part below
+    "customfield_10012": {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/OrganizationDTO"},
+    },
+    "customfield_10020": {"$ref": "#/components/schemas/SlaInformationDTO"},
+    "customfield_10021": {"$ref": "#/components/schemas/SlaInformationDTO"},
+}
+
+
+@pytest.fixture(scope="module")
+def jira_spec() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(JIRA_SPEC.read_text(encoding="utf-8"))
+    return loaded
+
+
+def search_page(site: SiteData, fields: str, jql: str = "project = ITH") -> list[dict[str, Any]]:
+    query = {"jql": [jql], "fields": [fields], "maxResults": ["100"]}
+    status, body, _ = jsm.dispatch(site, "GET", "/rest/api/3/search/jql", query, {}, "x")
+    assert status == 200, body
+    issues: list[dict[str, Any]] = body["issues"]
+    return issues
+
+
+def test_field_catalogue_matches_jiras_spec(site: SiteData, jira_spec: dict[str, Any]) -> None:
+    status, body, _ = jsm.dispatch(site, "GET", "/rest/api/3/field", {}, {}, "x")
+    assert status == 200
+    schema = jira_spec["paths"]["/rest/api/3/field"]["get"]["responses"]["200"]
+    assert_valid(jira_spec, schema["content"]["application/json"]["schema"], body)
+    plugins = {f["name"]: f["schema"].get("custom") for f in body}
+    assert plugins["Time to resolution"] == "com.atlassian.servicedesk:sd-sla-field"
+    assert plugins["Request Type"] == "com.atlassian.servicedesk:vp-origin"
+    assert plugins["Satisfaction"] == "com.atlassian.servicedesk:sd-request-feedback"
+    assert plugins["Organizations"] == "com.atlassian.servicedesk:sd-customer-organizations"
+    assert plugins["Request participants"] == "com.atlassian.servicedesk:sd-request-participants"
+    assert sorted(f["id"] for f in body if f["name"] == "Team") == [
+        "customfield_10101",
+        "customfield_10102",
+    ]
+
+
+def test_search_pages_with_every_field_match_jiras_spec(
+    site: SiteData, jira_spec: dict[str, Any]
+) -> None:
+    status, body, _ = jsm.dispatch(
+        site,
+        "GET",
+        "/rest/api/3/search/jql",
+        {"jql": ["project = ITH"], "fields": ["*all"]},
+        {},
+        "x",
+    )
+    assert status == 200
+    schema = jira_spec["paths"]["/rest/api/3/search/jql"]["get"]["responses"]["200"]
+    assert_valid(jira_spec, schema["content"]["application/json"]["schema"], body)
+
+
+def test_jsm_field_values_match_the_jsm_spec(site: SiteData, spec: dict[str, Any]) -> None:
+    issues = search_page(site, ",".join(JSM_FIELD_VALUES))
+    for issue in issues:
+        fields = issue["fields"]
+        for field_id, schema in JSM_FIELD_VALUES.items():
+            if schema is not None:
+                assert_valid(spec, schema, fields[field_id])
+        request_type = fields["customfield_10010"]
+        assert set(request_type) == {"_links", "requestType", "currentStatus"}
+        assert_valid(
+            spec, {"$ref": "#/components/schemas/RequestTypeDTO"}, request_type["requestType"]
+        )
+        status = {"$ref": "#/components/schemas/CustomerRequestStatusDTO"}
+        assert_valid(spec, status, request_type["currentStatus"])
+
+
+def test_sla_fields_hold_the_cycles_of_the_sla_listing(site: SiteData) -> None:
+    issues = search_page(site, "customfield_10020,customfield_10021", "project = HR")
+    assert issues
+    for issue in issues:
+        path = f"{JSM}/request/{issue['key']}/sla"
+        status, body, _ = jsm.dispatch(site, "GET", path, {}, {}, ANALYST_ACCOUNT_ID)
+        assert status == 200
+        fields = issue["fields"]
+        assert body["values"] == [fields["customfield_10020"], fields["customfield_10021"]]
+
+
+def test_satisfaction_has_a_rating_for_some_resolved_requests_only(site: SiteData) -> None:
+    issues = search_page(site, "customfield_10013,customfield_10014,resolutiondate")
+    rated = [i["fields"] for i in issues if i["fields"]["customfield_10013"] is not None]
+    assert rated
+    assert len(rated) < len(issues)
+    for fields in rated:
+        assert fields["resolutiondate"] is not None
+        assert fields["customfield_10014"] is not None
+        assert fields["customfield_10013"]["rating"] in range(1, 6)
+        assert set(fields["customfield_10013"]) <= {"_links", "rating", "comment"}

@@ -44,15 +44,19 @@ from .catalogue import (
 from .details import (
     Approval,
     Comment,
+    Feedback,
     FieldValue,
     Sla,
     SlaCycle,
     approvals,
     comments,
+    feedback,
     field_values,
     queue_members,
     slas,
+    team,
 )
+from .fields import FIELDS, JiraField
 from .model import Desk, Organization, Queue, Request, RequestType, SiteData, User
 from .sites import build_site, listed_sites, site_data
 
@@ -62,6 +66,7 @@ __all__ = [
     "CLOSED",
     "DAY",
     "DECLINED",
+    "FIELDS",
     "HOUR",
     "IN_PROGRESS",
     "MINUTE",
@@ -77,8 +82,10 @@ __all__ = [
     "Approval",
     "Comment",
     "Desk",
+    "Feedback",
     "FieldValue",
     "IssueType",
+    "JiraField",
     "Organization",
     "Priority",
     "Queue",
@@ -92,9 +99,11 @@ __all__ = [
     "approvals",
     "build_site",
     "comments",
+    "feedback",
     "field_values",
     "listed_sites",
     "queue_members",
     "site_data",
     "slas",
+    "team",
 ]

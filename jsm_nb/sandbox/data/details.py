@@ -23,6 +23,7 @@ from .catalogue import (
     WAITING_FOR_CUSTOMER,
     WAITING_FOR_SUPPORT,
 )
+from .fields import TEAMS
 from .model import Queue, Request, SiteData
 from .poison import mark
 from .words import (
@@ -37,14 +38,17 @@ from .words import (
 __all__ = [
     "Approval",
     "Comment",
+    "Feedback",
     "FieldValue",
     "Sla",
     "SlaCycle",
     "approvals",
     "comments",
+    "feedback",
     "field_values",
     "queue_members",
     "slas",
+    "team",
 ]
 
 _T_ = TypeVar("_T_")
@@ -79,7 +83,7 @@ class _Draws:
         return items[self.below(len(items))]
 
 
-_FIELDS, _COMMENTS, _APPROVALS = range(3)
+_FIELDS, _COMMENTS, _APPROVALS, _FEEDBACK, _TEAM = range(5)
 
 
 class FieldValue(NamedTuple):
@@ -367,3 +371,39 @@ def queue_members(site: SiteData, queue: Queue, account_id: str) -> tuple[int, .
 def _breached(request: Request) -> bool:
     cycle = _resolution_cycle(request, within=True)
     return cycle is not None and cycle.breached
+
+
+class Feedback(NamedTuple):
+    """A customer's satisfaction rating (1 to 5), their comment if any, and when (epoch ms)."""
+
+    rating: int
+    comment: str | None
+    when: int
+
+
+_RATINGS = (1, 2, 3, 3, 4, 4, 4, 5, 5, 5, 5, 5)
+_FEEDBACK_COMMENTS = (
+    "Quick and friendly, thank you.",
+    "Sorted in the end, but it took a while.",
+    "Great help, thanks!",
+    "I had to explain the problem twice.",
+)
+
+
+def feedback(site: SiteData, request: Request) -> Feedback | None:
+    """The satisfaction survey's answer: given for about two resolved requests in three."""
+    if request.resolved is None:
+        return None
+    draw = _Draws(site, request, _FEEDBACK)
+    if draw.below(3) == 0:
+        return None
+    rating = draw.pick(_RATINGS)
+    comment = draw.pick(_FEEDBACK_COMMENTS)
+    when = min(request.resolved + draw.below(DAY), NOW_MS)
+    return Feedback(rating, comment if draw.below(2) else None, when)
+
+
+def team(site: SiteData, request: Request) -> int | None:
+    """The team the request is with (an index into ``TEAMS``), or None for three in ten."""
+    draw = _Draws(site, request, _TEAM)
+    return None if draw.below(10) < 3 else draw.below(len(TEAMS))

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from ..data import CLOSED, PRIORITIES, RESOLVED, Request, SiteData, field_values
 from .calls import Json
 from .dates import jira_time
+from .fields import custom_fields
 from .shapes import avatars
 
 __all__ = ["JIRA_FIELDS", "issue_bean"]
@@ -148,8 +149,9 @@ JIRA_FIELDS: dict[str, Callable[[SiteData, Request, str], object]] = {
     "resolutiondate": _jira_resolved,
     "resolution": _jira_resolution,
     "description": _jira_description,
+    **custom_fields(_jira_user),
 }
-"""Jira fields the sandbox knows, in the order an issue bean lists them."""
+"""Jira fields the sandbox knows (system, then custom), in the order an issue bean lists them."""
 
 
 def issue_bean(site: SiteData, request: Request, fields: Sequence[str], api: str) -> Json:

@@ -26,6 +26,7 @@ from ..data import (
     queue_members,
 )
 from .calls import JSM, Call, Json, Refusal, Rows, desk_of, jsm_error, memo, request_of
+from .fields import field_catalogue
 from .issues import JIRA_FIELDS, issue_bean
 from .listing import customer_requests
 from .paging import page
@@ -234,6 +235,7 @@ _ROUTES = (
     _Route(f"{JSM}/servicedesk/{{serviceDeskId}}/customer", _customers,         _CUSTOMERS, 50,
            experimental=True),
     _Route("/rest/api/3/search/jql",                       search,               _WORK),
+    _Route("/rest/api/3/field",                            field_catalogue,      _WORK),
     *(
         _Route(f"/rest/api/{version}/search{tail}", removed_search, _WORK, methods=_GET_POST)
         for version in (2, 3)

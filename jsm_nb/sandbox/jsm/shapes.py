@@ -39,7 +39,9 @@ __all__ = [
     "participant_rows",
     "request_dto",
     "request_type_dto",
+    "sla_dto",
     "sla_rows",
+    "status_entry",
     "status_rows",
     "user_dto",
 ]
@@ -107,7 +109,8 @@ def request_type_dto(site: SiteData, request_type: RequestType) -> Json:
     }
 
 
-def _status_entry(site: SiteData, status: int, since: int) -> Json:
+def status_entry(site: SiteData, status: int, since: int) -> Json:
+    """JSM's CustomerRequestStatusDTO of ``status``, entered at ``since``."""
     return {
         "status": STATUSES[status].name,
         "statusCategory": STATUSES[status].category,
@@ -128,7 +131,8 @@ def _field_value(site: SiteData, value: FieldValue) -> Json:
     return entry
 
 
-def _sla_dto(site: SiteData, request: Request, sla: Sla) -> Json:
+def sla_dto(site: SiteData, request: Request, sla: Sla) -> Json:
+    """JSM's SlaInformationDTO: the same in ``/request/{key}/sla`` and in an SLA field."""
     dto: Json = {
         "id": str(sla.id),
         "name": sla.name,
@@ -232,7 +236,7 @@ def request_dto(site: SiteData, request: Request, expand: frozenset[str]) -> Jso
         "createdDate": jsm_date(site, request.created),
         "reporter": user_dto(site, request.reporter),
         "requestFieldValues": [_field_value(site, v) for v in field_values(site, request)],
-        "currentStatus": _status_entry(site, *request.timeline[-1]),
+        "currentStatus": status_entry(site, *request.timeline[-1]),
         "_links": {
             "jiraRest": f"{site.url}/rest/api/2/issue/{request.issue_id}",
             "web": f"{site.url}/servicedesk/customer/portal/{desk.id}/{request.key}",
@@ -265,12 +269,12 @@ def participant_rows(site: SiteData, request: Request) -> Rows[int]:
 
 def status_rows(site: SiteData, request: Request) -> Rows[tuple[int, int]]:
     """The status history, most recent (current) first, as JSM lists it."""
-    return Rows(request.timeline[::-1], lambda entry: _status_entry(site, *entry))
+    return Rows(request.timeline[::-1], lambda entry: status_entry(site, *entry))
 
 
 def sla_rows(site: SiteData, request: Request) -> Rows[Sla]:
     """The request's SLAs, as SlaInformationDTOs."""
-    return Rows(slas(site, request), functools.partial(_sla_dto, site, request))
+    return Rows(slas(site, request), functools.partial(sla_dto, site, request))
 
 
 def comment_rows(
