@@ -74,6 +74,7 @@ PUBLIC = {
         "comments",
         "customer_requests",
         "customers",
+        "fields",
         "frame",
         "jql",
         "me",
