@@ -33,6 +33,7 @@ from .errors import (
     InvalidArgument,
     JsmError,
     LoginRequired,
+    RateLimited,
     TokenRefused,
     TokenStoreError,
     show_traceback,
@@ -41,6 +42,7 @@ from .tables import styled
 
 if _typing.TYPE_CHECKING:
     from .account import Connection
+    from .rate_usage import Usage, usage
     from .sessions import JsmSession, session
     from .signin import Login, LoginEvent, login
     from .site_choice import Site
@@ -60,10 +62,12 @@ __all__ = [
     "LoginEvent",
     "LoginRequired",
     "MemoryStore",
+    "RateLimited",
     "Site",
     "Store",
     "TokenRefused",
     "TokenStoreError",
+    "Usage",
     "approvals",
     "comments",
     "customer_requests",
@@ -83,6 +87,7 @@ __all__ = [
     "sites",
     "sla",
     "styled",
+    "usage",
 ]
 
 # The sign-in side (requests-oauthlib, the loopback server) is imported on
@@ -99,6 +104,8 @@ _LAZY = {
     "FileStore": "store",
     "MemoryStore": "store",
     "Store": "store",
+    "Usage": "rate_usage",
+    "usage": "rate_usage",
 }
 
 

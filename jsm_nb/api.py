@@ -8,8 +8,8 @@ request each, take only ``session`` and ``raw``):
 session : JsmSession, optional
     The signed-in session; ``jsm_nb.session()`` by default.
 concurrency : int
-    Pages (or keys) fetched at once; 4 by default, halved whenever Atlassian
-    throttles.
+    Pages (or keys) fetched at once, at most; 4 by default. However many there
+    are, the session keeps them under Atlassian's burst rate for the endpoint.
 max_rows : int, optional
     Stop after this many rows.
 progress : bool, optional
@@ -18,11 +18,21 @@ progress : bool, optional
 raw : bool
     Return the JSON records (a list of dicts) instead of a DataFrame; the
     per-request helpers add the request's key to each as ``issueKey``.
+wait : bool
+    When Atlassian's quota is spent (or a limit asks for a long wait), sleep
+    until it resets, with a countdown, instead of raising
+    :class:`~jsm_nb.errors.RateLimited`.
 
 A service desk can be given by id (``1`` or ``"1"``) or project key (``"ITH"``).
 Per-request helpers take one request key or many, fetch them concurrently and
 return one frame with an ``issue_key`` column. Any failure raises
-:class:`~jsm_nb.errors.ApiError`; no helper returns part of an answer.
+:class:`~jsm_nb.errors.ApiError`; no helper returns part of an answer. A call
+stopped by :class:`~jsm_nb.errors.RateLimited` (or a failure) keeps what it fetched
+in the process: the same call made again resumes where it stopped.
+
+Every frame carries what it cost in ``frame.attrs["jsm_nb"]``: ``requests`` sent,
+``points`` of Atlassian's quota (estimated by its formula), ``retries`` and
+``waits`` (seconds waited for rate limits).
 """
 
 from __future__ import annotations
@@ -32,7 +42,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import pandas as pd
 
-from . import frames, paging
+from . import cost, frames, paging
 from .errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -100,6 +110,7 @@ class Options(Single, total=False):
     concurrency: int
     max_rows: int | None
     progress: bool | None
+    wait: bool
 
 
 def _session(session: JsmSession | None) -> JsmSession:
@@ -126,6 +137,7 @@ def _listing(
     max_rows: int | None = None,
     progress: bool | None = None,
     raw: bool = False,
+    wait: bool = False,
 ) -> Result:
     """Every record of one paged listing (one per key, given ``keys``), as ``spec``'s frame.
 
@@ -133,29 +145,45 @@ def _listing(
     records (:func:`frames.infer_spec`). A frame of a known ``spec`` is built
     page by page as they arrive, so the pages' JSON is never all held at once.
     ``label`` says what is fetched, for the progress bar ("Comments"; with keys,
-    "Comments of 12 requests"): words of ours, never API text.
+    "Comments of 12 requests"): words of ours, never API text. The frame's
+    ``attrs["jsm_nb"]`` is what it cost.
     """
-    builder = None if raw or spec is None else frames.FrameBuilder(spec, fields)
     unique = None if keys is None else _unique(keys)
     if unique is not None:
         label = f"{label} of {len(unique):,} request{'' if len(unique) == 1 else 's'}"
-    records = paging.fetch(
-        _session(session),
-        path,
-        params,
-        keys=unique,
-        cursor=cursor,
-        experimental=experimental,
-        limit=limit,
-        concurrency=concurrency,
-        max_rows=max_rows,
-        progress=progress,
-        label=label,
-        into=None if builder is None else builder.add,
-    )
-    if builder is not None:
-        return builder.frame()
-    return records if raw else frames.to_frame(records, frames.infer_spec(records), fields)
+    options: dict[str, Any] = {
+        "keys": unique,
+        "cursor": cursor,
+        "experimental": experimental,
+        "limit": limit,
+        "concurrency": concurrency,
+        "max_rows": max_rows,
+        "progress": progress,
+        "label": label,
+        "wait": wait,
+    }
+    opened = _session(session)
+    with cost.metered() as spent:
+        if raw or spec is None:
+            records = paging.fetch(opened, path, params, **options)
+        else:
+            kind = ("frame", id(spec), tuple(fields))  # specs are constants of frames
+            builder = paging.collect(
+                opened,
+                path,
+                params,
+                sink=lambda: frames.FrameBuilder(spec, fields),
+                kind=kind,
+                **options,
+            )
+    if raw:
+        return records
+    if spec is None:
+        built = frames.to_frame(records, frames.infer_spec(records), fields)
+    else:
+        built = builder.frame()
+    built.attrs["jsm_nb"] = spent.cost().as_attrs()
+    return built
 
 
 def _unique(keys: Keys) -> list[str]:
@@ -170,9 +198,14 @@ def _request_path(listing: str) -> str:
 def _single(spec: frames.Spec, path: str, session: JsmSession | None, raw: bool) -> Result:
     """One unpaged answer of the API host (an object or a list of them), as a frame."""
     opened = _session(session)
-    body = paging.get_json(opened, f"{opened.api_url}{path}")
+    with cost.metered() as spent:
+        body = paging.get_json(opened, f"{opened.api_url}{path}")
     records = body if isinstance(body, list) else [body]
-    return records if raw else frames.to_frame(records, spec)
+    if raw:
+        return records
+    built = frames.to_frame(records, spec)
+    built.attrs["jsm_nb"] = spent.cost().as_attrs()
+    return built
 
 
 def _desk(service_desk: ServiceDesk, options: Options) -> str:
@@ -624,6 +657,7 @@ def frame(
     max_rows: int | None = None,
     progress: bool | None = None,
     raw: bool = False,
+    wait: bool = False,
     **params: Any,
 ) -> Result:
     """Any other paged JSM listing, as a frame whose columns follow the records.
@@ -656,4 +690,5 @@ def frame(
         max_rows=max_rows,
         progress=progress,
         raw=raw,
+        wait=wait,
     )
