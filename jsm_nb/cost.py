@@ -20,8 +20,10 @@ from .endpoints import endpoint
 __all__ = [
     "IDENTITY_SEGMENTS",
     "READ_POSTS",
+    "Cancelled",
     "Cost",
     "Meter",
+    "context_with",
     "current",
     "estimate_points",
     "metered",
@@ -66,6 +68,10 @@ class Cost:
 Countdown = Callable[[float], None]
 
 
+class Cancelled(Exception):
+    """The fetch a wait belongs to has stopped (failed, or interrupted): stop waiting."""
+
+
 class Meter:
     """What the requests of a block cost, and how they wait; thread safe.
 
@@ -102,6 +108,7 @@ class Meter:
         self._countdown = countdown
         self._lock = threading.Lock()
         self._cost = Cost()
+        self._cancelled = False
         self.throttle_waits: list[float] = []
 
     def __repr__(self) -> str:
@@ -124,6 +131,30 @@ class Meter:
     @countdown.setter
     def countdown(self, countdown: Countdown | None) -> None:
         self._countdown = countdown
+
+    def cancel(self) -> None:
+        """The block has stopped: waits still going on in its threads end at their next
+        :meth:`tick` (within a second), raising :class:`Cancelled`."""
+        self._cancelled = True
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether this meter, or one around it, was cancelled."""
+        return self._cancelled or (self.parent is not None and self.parent.cancelled)
+
+    def tick(self, left: float) -> None:
+        """A stop is being waited out, ``left`` seconds more: tell the countdown.
+
+        Raises
+        ------
+        Cancelled
+            The block has stopped meanwhile.
+        """
+        if self.cancelled:
+            raise Cancelled("the fetch this wait belongs to has stopped")
+        countdown = self.countdown
+        if countdown is not None:
+            countdown(left)
 
     def cost(self) -> Cost:
         """What was counted so far."""
@@ -149,6 +180,14 @@ _CURRENT: contextvars.ContextVar[Meter | None] = contextvars.ContextVar(
 def current() -> Meter | None:
     """The innermost meter open in this context, if any."""
     return _CURRENT.get()
+
+
+def context_with(meter: Meter) -> contextvars.Context:
+    """A copy of this context whose current meter is ``meter``: where a task that another
+    thread runs for this one counts its requests (``context.run(task)``)."""
+    context = contextvars.copy_context()
+    context.run(_CURRENT.set, meter)
+    return context
 
 
 @contextlib.contextmanager

@@ -159,7 +159,7 @@ class PacingAdapter(TokenGuardAdapter):
             method,
             url,
             wait=meter.wait if meter else False,
-            countdown=meter.countdown if meter else None,
+            countdown=meter.tick if meter else None,
             wait_limit=self.wait_limit,
         )
         _count(meter, Cost(waited=clock.monotonic() - started))

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import contextvars
 import sys
 from collections.abc import Callable, Generator, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -117,8 +116,9 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], width: int) -> Generat
 
     Items are taken from ``items`` only as room frees up, so ``items`` may be
     endless. The first exception raised by ``fn`` (in order) is raised here.
-    Closing the iterator early cancels what has not started and waits for what has.
-    Each ``fn`` runs in a copy of the caller's context, so the caller's
+    Closing the iterator early (or an exception) cancels what has not started, ends
+    the rate-limit waits of what has (:meth:`~jsm_nb.cost.Meter.cancel`) and waits
+    for it. Each ``fn`` runs in a copy of the caller's context, so the caller's
     :class:`~jsm_nb.cost.Meter` counts its requests.
     """
     if width < 1:
@@ -129,6 +129,7 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], width: int) -> Generat
         return
     pending: collections.deque[Future[R]] = collections.deque()
     source = iter(items)
+    tasks = cost.Meter(cost.current())  # counts on the caller's meter; ends the tasks' waits
     pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix="jsm_nb")
     try:
         while True:
@@ -136,11 +137,12 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], width: int) -> Generat
                 item = next(source, _END)
                 if item is _END:
                     break
-                pending.append(pool.submit(contextvars.copy_context().run, fn, item))
+                pending.append(pool.submit(cost.context_with(tasks).run, fn, item))
             if not pending:
                 return
             yield pending.popleft().result()
     finally:
+        tasks.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -393,10 +395,10 @@ def collect(
                 _deliver(chunks, into, bar, state, max_rows)
             except (ApiError, KeyboardInterrupt):
                 if state["position"] is not None and not state["delivering"]:
-                    kept = Partial(
+                    partial = Partial(
                         into, state["rows"], state["steps"], state["position"], meter.cost()
                     )
-                    CONTEXT.partials.save(found, kept)
+                    CONTEXT.partials.save(found, partial)
                 raise
     return into
 

@@ -123,6 +123,11 @@ class Partials:
         with self._lock:
             return len(self._kept)
 
+    def kept(self, session: object) -> int:
+        """How many interrupted fetches of ``session`` are kept."""
+        with self._lock:
+            return sum(1 for k in self._kept if k[0] is session)
+
     def take(self, found: tuple[Hashable, ...]) -> Partial | None:
         """The partial of the call ``found``, removed from the store; ``None`` if none."""
         with self._lock:

@@ -210,7 +210,16 @@ def test_ordered_map_runs_each_item_in_the_callers_context() -> None:
     seen: list[object] = []
     with cost.metered() as meter:
         list(paging.ordered_map(lambda n: seen.append(cost.current()), range(8), 4))
-    assert seen == [meter] * 8  # so every thread's requests count on the fetch's meter
+    assert {found.parent for found in seen} == {meter}  # one meter for the tasks, on the fetch's
+
+    def one_request(n: int) -> None:
+        current = cost.current()
+        assert current is not None
+        current.add(cost.Cost(requests=1))
+
+    with cost.metered() as meter:
+        list(paging.ordered_map(one_request, range(8), 4))
+    assert meter.cost().requests == 8  # every thread's requests count on the fetch's meter
 
 
 # --- Against the sandbox, over HTTP ---------------------------------------------------------

@@ -24,7 +24,7 @@ import requests
 from conftest import signed_in_session
 
 import jsm_nb
-from jsm_nb import RateLimited, api, paging
+from jsm_nb import RateLimited, api, cost, paging
 from jsm_nb.context import CONTEXT
 from jsm_nb.sandbox import Limits, Sandbox
 from jsm_nb.sandbox.data import poison
@@ -103,7 +103,7 @@ def test_a_fetch_larger_than_the_quota_stops_then_the_same_call_resumes_after_th
         assert list(again.issue_key) == whole  # no row lost, none repeated
         assert requests_to(sb) - before < fresh
         assert sb.limits.stats.refusals[QUOTA_REASON] == refused
-        assert len(CONTEXT.partials) == 0  # the call ended: nothing is kept
+        assert CONTEXT.partials.kept(session) == 0  # the call ended: nothing is kept
 
 
 def test_with_wait_true_the_fetch_sleeps_through_the_reset_on_its_own(
@@ -125,14 +125,21 @@ def test_with_wait_true_the_fetch_sleeps_through_the_reset_on_its_own(
         assert "Customer requests: resuming" in told
 
 
-def test_a_second_call_only_resumes_the_same_call_of_the_same_session() -> None:
+def test_a_partial_fetch_resumes_only_its_own_call_and_dies_with_its_session() -> None:
     with limited(quota=400, hour_seconds=5) as (sb, session):
+        whole, _ = reference(sb, session)
         begin_hour(sb, 5)
-        with pytest.raises(RateLimited):
+        with pytest.raises(RateLimited) as raised:
             api.customer_requests(session=session, progress=False)
-        assert len(CONTEXT.partials) == 1
+        assert CONTEXT.partials.kept(session) == 1
+        sleep_until(raised.value.reset_at.timestamp())
+        other = api.customer_requests(session=session, max_rows=120, progress=False)
+        assert list(other.issue_key) == whole[:120]  # another call: nothing of the first's
+        raw = api.customer_requests(session=session, max_rows=120, raw=True)
+        assert [r["issueKey"] for r in raw] == whole[:120]  # nor of the frame's
+        assert CONTEXT.partials.kept(session) == 1  # the first call is still kept
         CONTEXT.forget_sessions(session.config)  # signing out, or in again
-        assert len(CONTEXT.partials) == 0
+        assert CONTEXT.partials.kept(session) == 0
 
 
 def test_a_fetch_failing_midway_keeps_its_rows_for_the_same_call() -> None:
@@ -303,3 +310,37 @@ def test_a_second_process_with_the_old_access_token_gets_a_fresh_one_and_fails_n
         assert said == {"rows": 4, "statuses": [200] * 5, "fresh": True}
         assert sb.stats.refreshes == 1  # it took the other process's token, not a new one
         assert sb.stats.revoked_families == 0
+
+
+def test_a_fetch_that_stops_ends_the_waits_of_its_other_threads() -> None:
+    """With ``wait=True`` a thread may be sleeping through a reset half an hour away when
+    another page fails: the fetch raises at once, not after the reset."""
+
+    class Listing:
+        def get(self, path: str, params: dict[str, Any], headers: Any = None) -> Any:
+            if params["start"] == 0:  # the first page: the real page size is 10
+                return _page(0, 10, last=False)
+            if params["start"] == 10:
+                time.sleep(0.2)  # the others are waiting by now
+                raise jsm_nb.ApiError(500, "boom", "GET", path)
+            meter = cost.current()
+            assert meter is not None
+            for left in range(1800, 0, -1):  # a stop half an hour long, as the pacer waits
+                meter.tick(left)
+                time.sleep(0.01)
+            return _page(params["start"], 10, last=False)
+
+    started = time.monotonic()
+    with pytest.raises(jsm_nb.ApiError, match="boom"):
+        paging.fetch(Listing(), REQUESTS, limit=10, concurrency=4, wait=True)  # type: ignore[arg-type]
+    assert time.monotonic() - started < 5  # not the 18 s of the other threads' waits
+
+
+def _page(start: int, size: int, *, last: bool) -> Any:
+    response = requests.Response()
+    response.status_code = 200
+    values = [{"n": n} for n in range(start, start + size)]
+    body = {"start": start, "size": size, "isLastPage": last, "values": values}
+    response._content = json.dumps(body).encode()
+    response.headers["Content-Type"] = "application/json"
+    return response
