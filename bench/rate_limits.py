@@ -1,4 +1,4 @@
-"""7. Rate limits: pacing under a burst bucket, and the points the shipped notebooks cost.
+"""6. Rate limits: pacing under a burst bucket, and the points the shipped notebooks cost.
 
 Pacing: a sandbox in its own process whose burst bucket allows 20 GETs a second per
 endpoint (``--burst 0.2``), 50 ms of latency per call; each client fetches 400 pages of
@@ -43,7 +43,7 @@ from jsm_nb import cost, paging
 __all__ = ["REPEAT", "run"]
 
 REPEAT = 1
-NAME = "7 rate limits"
+NAME = "6 rate limits"
 PAGES = 400
 PAGE_SIZE = 10
 SIZE = PAGES * PAGE_SIZE

@@ -151,7 +151,7 @@ def _listing(
     unique = None if keys is None else _unique(keys)
     if unique is not None:
         label = f"{label} of {len(unique):,} request{'' if len(unique) == 1 else 's'}"
-    options: dict[str, Any] = {
+    options: paging.FetchOptions = {
         "keys": unique,
         "cursor": cursor,
         "experimental": experimental,

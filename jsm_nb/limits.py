@@ -769,6 +769,14 @@ class Pacer:
         pool.spend(now + wait, when, reason)
         return Verdict.quota_exhausted(when, kind, reason, wait)
 
+    def pacing(self, site: str | None) -> bool:
+        """Whether a pool of ``site`` is low and being spread out, so that :meth:`observe`
+        needs each answer's points."""
+        with self._lock:
+            now = self.clock.monotonic()
+            place = self._site(site)
+            return any(pool.pacing_wait(now) > 0 or pool.pace for pool in self._pools(site, place))
+
     # -- for display
 
     def quota(self, site: str | None) -> QuotaState:

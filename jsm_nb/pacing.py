@@ -69,9 +69,10 @@ def _reason(error: requests.RequestException) -> BaseException:
     return wrapped if isinstance(wrapped, BaseException) else error
 
 
-def _points(method: str, url: str, response: requests.Response, streamed: bool) -> int:
-    """The points the answer cost by Atlassian's formula (1 for an error or an unread body)."""
-    if streamed or not 200 <= response.status_code < 300:
+def _points(method: str, url: str, response: requests.Response, unread: bool) -> int:
+    """The points the answer cost by Atlassian's formula (1 for an error, or when the body
+    is ``unread``: streamed, or nobody counts)."""
+    if unread or not 200 <= response.status_code < 300:
         return 1
     if "json" not in response.headers.get("Content-Type", ""):
         return estimate_points(method, url, None)
@@ -132,7 +133,9 @@ class PacingAdapter(TokenGuardAdapter):
                 if sends > 1:
                     self._sleep(backoff(sends - 1, first=self.first_backoff), meter)
                 continue
-            points = _points(method, url, response, bool(kwargs.get("stream")))
+            counted = meter is not None or self.pacer.pacing(site)  # else no need to read
+            streamed = bool(kwargs.get("stream")) or not counted
+            points = _points(method, url, response, streamed)
             verdict = self.pacer.observe(
                 site,
                 method,

@@ -33,7 +33,7 @@ import contextlib
 import sys
 from collections.abc import Callable, Generator, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, TypeVar
 from urllib.parse import quote
 
 from . import cost
@@ -43,11 +43,14 @@ from .errors import ApiError
 from .resume import Cursor, KeysDone, Offset, Partial, Position, key
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .sessions import JsmSession
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_LIMIT",
+    "FetchOptions",
     "Sink",
     "collect",
     "fetch",
@@ -294,6 +297,20 @@ def _deliver(
             break
 
 
+class FetchOptions(TypedDict, total=False):
+    """The options of :func:`fetch` and :func:`collect` (see :func:`fetch`)."""
+
+    keys: Sequence[str] | None
+    cursor: bool
+    experimental: bool
+    limit: int
+    concurrency: int
+    max_rows: int | None
+    progress: bool | None
+    label: str
+    wait: bool
+
+
 def collect(
     session: JsmSession,
     path: str,
@@ -301,15 +318,7 @@ def collect(
     *,
     sink: Callable[[], S],
     kind: Hashable,
-    keys: Sequence[str] | None = None,
-    cursor: bool = False,
-    experimental: bool = False,
-    limit: int = DEFAULT_LIMIT,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    max_rows: int | None = None,
-    progress: bool | None = None,
-    label: str = "Records",
-    wait: bool = False,
+    **options: Unpack[FetchOptions],
 ) -> S:
     """Every record of a paged listing, in the server's order, given to a new ``sink()``.
 
@@ -332,6 +341,11 @@ def collect(
     Sink
         The sink, with every record added.
     """
+    keys, cursor = options.get("keys"), options.get("cursor", False)
+    limit, max_rows = options.get("limit", DEFAULT_LIMIT), options.get("max_rows")
+    concurrency = options.get("concurrency", DEFAULT_CONCURRENCY)
+    experimental, wait = options.get("experimental", False), options.get("wait", False)
+    progress, label = options.get("progress"), options.get("label", "Records")
     stop = sys.maxsize if max_rows is None else max_rows
     params = dict(params or {})
     style = "keys" if keys is not None else "cursor" if cursor else "offset"
@@ -408,16 +422,8 @@ def fetch(
     path: str,
     params: Params | None = None,
     *,
-    keys: Sequence[str] | None = None,
-    cursor: bool = False,
-    experimental: bool = False,
-    limit: int = DEFAULT_LIMIT,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    max_rows: int | None = None,
-    progress: bool | None = None,
-    label: str = "Records",
     into: Callable[[list[Record]], object] | None = None,
-    wait: bool = False,
+    **options: Unpack[FetchOptions],
 ) -> list[Record]:
     """Every record of a paged listing, in the server's order.
 
@@ -429,6 +435,9 @@ def fetch(
         The listing's path, such as ``/rest/servicedeskapi/request``.
     params : mapping, optional
         Query parameters besides the paging ones.
+    into : callable, optional
+        Given each page's records (each key's, with ``keys``) in order, as they
+        arrive, instead of their being returned.
     keys : sequence of str, optional
         Fetch one listing per key instead: ``path`` has a ``{key}`` placeholder
         (``/rest/servicedeskapi/request/{key}/sla``), the keys are fetched
@@ -452,9 +461,6 @@ def fetch(
     label : str
         The bar's label, in words ("Customer requests"): never text from the API,
         such as a key or a name.
-    into : callable, optional
-        Given each page's records (each key's, with ``keys``) in order, as they
-        arrive, instead of their being returned.
     wait : bool
         When a spent quota (or a long ``Retry-After``) stops the fetch, sleep until
         it resets, counting down, instead of raising
@@ -474,17 +480,6 @@ def fetch(
         A page failed (after the session's retries): nothing is returned (what was
         fetched is kept for the same call, as for ``RateLimited``).
     """
-    options: dict[str, Any] = {
-        "keys": keys,
-        "cursor": cursor,
-        "experimental": experimental,
-        "limit": limit,
-        "concurrency": concurrency,
-        "max_rows": max_rows,
-        "progress": progress,
-        "label": label,
-        "wait": wait,
-    }
     if into is not None:  # the same callable given again resumes
         collect(session, path, params, sink=lambda: _Calls(into), kind=("into", into), **options)
         return []
