@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -48,6 +47,8 @@ class SandboxBackend(Protocol):
 
 def _load_sandbox() -> SandboxBackend:
     """Start (or reach) the sandbox through its entry point."""
+    from importlib.metadata import entry_points  # slow to import: only when first needed
+
     found = entry_points(group=BACKEND_GROUP, name="sandbox")
     if not found:
         raise ConfigError(
