@@ -150,7 +150,8 @@ class PacingAdapter(TokenGuardAdapter):
             _count(meter, Cost(requests=1, points=points))
             if verdict.action == "ok" or not idempotent or sends > self.retries:
                 return response
-            response.close()  # the body is read: the connection goes back to the pool
+            response.content  # noqa: B018 - read the body so the connection can be reused
+            response.close()
             _count(meter, Cost(retries=1), verdict.wait if verdict.action == "retry" else None)
 
     def _acquire(self, site: str | None, method: str, url: str, meter: Meter | None) -> None:
