@@ -65,13 +65,14 @@ def _exports(lines: Iterator[str]) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running(size: int, latency: float = 0.0) -> Iterator[Running]:
-    """Start a sandbox of ``size`` customer requests and ``latency`` seconds per call.
+def running(size: int, latency: float = 0.0, burst: float = 1.0) -> Iterator[Running]:
+    """Start a sandbox of ``size`` customer requests and ``latency`` seconds per call, its
+    burst rates scaled by ``burst`` (0.2: 20 GETs a second per endpoint).
 
     The site's data are built (the first call) before this yields.
     """
     command = [sys.executable, "-m", "jsm_nb.sandbox", "--sign-in"]
-    command += ["--requests", str(size), "--latency", str(latency)]
+    command += ["--requests", str(size), "--latency", str(latency), "--burst", str(burst)]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
         try:
             assert process.stdout is not None

@@ -35,6 +35,7 @@ from .errors import (
     InvalidArgument,
     JsmError,
     LoginRequired,
+    RateLimited,
     TokenRefused,
     TokenStoreError,
     show_traceback,
@@ -43,6 +44,7 @@ from .tables import styled
 
 if _typing.TYPE_CHECKING:
     from .account import Connection
+    from .rate_usage import Usage, usage
     from .sessions import JsmSession, session
     from .signin import Login, LoginEvent, login
     from .site_choice import Site
@@ -62,11 +64,13 @@ __all__ = [
     "LoginEvent",
     "LoginRequired",
     "MemoryStore",
+    "RateLimited",
     "Records",
     "Site",
     "Store",
     "TokenRefused",
     "TokenStoreError",
+    "Usage",
     "approvals",
     "comments",
     "customer_requests",
@@ -87,6 +91,7 @@ __all__ = [
     "sites",
     "sla",
     "styled",
+    "usage",
 ]
 
 # The sign-in side (requests-oauthlib, the loopback server) is imported on
@@ -103,6 +108,8 @@ _LAZY = {
     "FileStore": "store",
     "MemoryStore": "store",
     "Store": "store",
+    "Usage": "rate_usage",
+    "usage": "rate_usage",
 }
 
 

@@ -8,8 +8,8 @@ request each, take only ``session`` and ``raw``):
 session : JsmSession, optional
     The signed-in session; ``jsm_nb.session()`` by default.
 concurrency : int
-    Pages (or keys) fetched at once; 4 by default, halved whenever Atlassian
-    throttles.
+    Pages (or keys) fetched at once, at most; 4 by default. However many there
+    are, the session keeps them under Atlassian's burst rate for the endpoint.
 max_rows : int, optional
     Stop after this many rows.
 progress : bool, optional
@@ -21,6 +21,10 @@ raw : bool
     ``issueKey``. Type checkers see ``raw=True`` give :class:`Records` and the
     default a ``pandas.DataFrame``.
 
+wait : bool
+    When Atlassian's quota is spent (or a limit asks for a long wait), sleep
+    until it resets, with a countdown, instead of raising
+    :class:`~jsm_nb.errors.RateLimited`.
 A service desk can be given by id (``1`` or ``"1"``) or project key (``"ITH"``).
 Per-request helpers take one request key or many, fetch them concurrently and
 return one frame with an ``issue_key`` column; they also take (:class:`PerRequest`):
@@ -34,7 +38,13 @@ missing : {"raise", "skip"}
 
 An argument a helper cannot use raises :class:`~jsm_nb.errors.InvalidArgument`
 before any request is sent. Any failure of the API raises
-:class:`~jsm_nb.errors.ApiError`; no helper returns part of an answer unasked.
+:class:`~jsm_nb.errors.ApiError`; no helper returns part of an answer unasked. A
+call stopped by :class:`~jsm_nb.errors.RateLimited` (or a failure) keeps what it
+fetched in the process: the same call made again resumes where it stopped.
+
+Every frame carries what it cost in ``frame.attrs["jsm_nb"]``: ``requests`` sent,
+``points`` of Atlassian's quota (estimated by its formula), ``retries`` and
+``waits`` (seconds waited for rate limits).
 """
 
 from __future__ import annotations
@@ -48,7 +58,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 import numpy as np
 import pandas as pd
 
-from . import catalogue, frames, paging
+from . import catalogue, cost, frames, paging
 from .errors import ApiError, InvalidArgument
 
 if TYPE_CHECKING:
@@ -140,6 +150,7 @@ class Options(Single, total=False):
     concurrency: int
     max_rows: int | None
     progress: bool | None
+    wait: bool
 
 
 class PerRequest(Options, total=False):
@@ -179,6 +190,7 @@ def _listing(
     max_rows: int | None = None,
     progress: bool | None = None,
     raw: bool = False,
+    wait: bool = False,
 ) -> Result:
     """Every record of one paged listing (one per key of ``keys``), as ``spec``'s frame.
 
@@ -190,44 +202,56 @@ def _listing(
     a ``{key}`` placeholder is fetched once per key of ``keys``; keys whose
     request does not exist raise :class:`ApiError` once all keys are fetched,
     or with ``missing="skip"`` are left out, and listed in the result's
-    ``attrs["skipped_keys"]`` (empty when none are).
+    ``attrs["skipped_keys"]`` (empty when none are). The result's
+    ``attrs["jsm_nb"]`` is what it cost.
     """
     paging.check_options(concurrency=concurrency, max_rows=max_rows, limit=limit)
     raw = _bool(raw, "raw")
     if progress is not None:
         progress = _bool(progress, "progress")
+    wait = _bool(wait, "wait")
     skip = _choice(_MISSING, missing, "missing") == "skip"
     per_key = "{key}" in path  # keys=None is then a bad argument, not "no keys"
     unique = _texts(keys, "keys", "request keys such as 'ITH-42'") if per_key else None
     opened = _session(session)
-    builder = None if raw or spec is None else frames.FrameBuilder(spec, fields)
     if unique is not None:
         label = f"{label} of {len(unique):,} request{'' if len(unique) == 1 else 's'}"
     skipped: list[str] = []
-    records = paging.fetch(
-        opened,
-        path,
-        params,
-        keys=unique,
-        cursor=cursor,
-        experimental=experimental,
-        limit=limit,
-        concurrency=concurrency,
-        max_rows=max_rows,
-        progress=progress,
-        label=label,
-        into=None if builder is None else builder.add,
-        on_missing=None if unique is None else skipped.append,
-    )
+    options: paging.FetchOptions = {
+        "keys": unique,
+        "cursor": cursor,
+        "experimental": experimental,
+        "limit": limit,
+        "concurrency": concurrency,
+        "max_rows": max_rows,
+        "progress": progress,
+        "label": label,
+        "wait": wait,
+        "on_missing": None if unique is None else skipped.append,
+    }
+    result: Result
+    with cost.metered() as spent:
+        if raw or spec is None:
+            records = paging.fetch(opened, path, params, **options)
+        else:
+            kind = ("frame", id(spec), tuple(fields))  # specs are constants of frames
+            built = paging.collect(
+                opened,
+                path,
+                params,
+                sink=lambda: frames.FrameBuilder(spec, fields),
+                kind=kind,
+                **options,
+            )
     if skipped and not skip:
         raise _missing_keys(path, skipped, len(unique or ()))
-    result: Result
-    if builder is not None:
-        result = builder.frame()
-    elif raw:
+    if raw:
         result = Records(records)
-    else:
+    elif spec is None:
         result = frames.to_frame(records, frames.infer_spec(records), fields)
+    else:
+        result = built.frame()
+    result.attrs["jsm_nb"] = spent.cost().as_attrs()
     if unique is not None:
         result.attrs["skipped_keys"] = skipped
     return result
@@ -276,9 +300,12 @@ def _single(spec: frames.Spec, path: str, session: JsmSession | None, raw: bool)
     """One unpaged answer of the API host (an object or a list of them), as a frame."""
     raw = _bool(raw, "raw")
     opened = _session(session)
-    body = paging.get_json(opened, f"{opened.api_url}{path}")
+    with cost.metered() as spent:
+        body = paging.get_json(opened, f"{opened.api_url}{path}")
     records = body if isinstance(body, list) else [body]
-    return Records(records) if raw else frames.to_frame(records, spec)
+    result: Result = Records(records) if raw else frames.to_frame(records, spec)
+    result.attrs["jsm_nb"] = spent.cost().as_attrs()
+    return result
 
 
 def _id(value: object) -> str | None:
@@ -1225,6 +1252,7 @@ def frame(
     max_rows: int | None = None,
     progress: bool | None = None,
     raw: bool = False,
+    wait: bool = False,
     **params: Any,
 ) -> Result:
     """Any other paged JSM listing, as a frame whose columns follow the records.
@@ -1256,6 +1284,7 @@ def frame(
         max_rows=max_rows,
         progress=progress,
         raw=raw,
+        wait=wait,
     )
 
 

@@ -117,6 +117,10 @@ class Config:
     backoff : float
         The first wait (seconds) of the exponential backoff when Atlassian sends no
         ``Retry-After``.
+    wait_limit : float
+        Seconds of a rate-limit stop (a spent quota, a long ``Retry-After``) that are
+        waited out; a longer stop raises :class:`~jsm_nb.errors.RateLimited`, unless
+        the helper is given ``wait=True``.
     sandbox : bool
         Whether this configuration talks to jsm_nb's sandbox (a fake Atlassian Cloud on
         this machine) instead of Atlassian. True whenever no client id is given: the
@@ -136,6 +140,7 @@ class Config:
     timeout: float = 30.0
     max_retries: int = 4
     backoff: float = 2.0
+    wait_limit: float = 60.0
     sandbox: bool = False
 
     def __post_init__(self) -> None:
@@ -162,7 +167,7 @@ class Config:
         set_(self, "scopes", tuple(scopes))
         set_(self, "token_path", Path(self.token_path).expanduser())
         defaults = {f.name: f.default for f in dataclasses.fields(self)}
-        for name in ("refresh_leeway", "timeout", "backoff", "max_retries"):
+        for name in ("refresh_leeway", "timeout", "backoff", "max_retries", "wait_limit"):
             value = float(getattr(self, name))
             # A timeout of 0 would make every request fail at once, saying it timed out.
             if value < 0 or (name == "timeout" and value == 0):

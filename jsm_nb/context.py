@@ -3,8 +3,11 @@
 What :func:`jsm_nb.session` and :func:`jsm_nb.login` use when the caller names no
 configuration or store lives here and nowhere else: the default token stores (one
 object per token file, so that every session of a file shares its thread lock), the
-open sessions (one per configuration and store), and the sandbox backend that stands in
-for Atlassian when no client id is configured. :meth:`Context.reset` forgets all of it
+open sessions (one per configuration and store), the rate-limit state of each app (one
+:class:`~jsm_nb.limits.Pacer` per client id, shared by every session and thread), the
+fetches a rate limit or a failure interrupted (:class:`~jsm_nb.resume.Partials`, so
+that the same call made again resumes), and the sandbox backend that stands in for
+Atlassian when no client id is configured. :meth:`Context.reset` forgets all of it
 (tests use it instead of reaching into module globals).
 
 The sandbox is reached through one seam, and only from :meth:`Context.config`: the
@@ -17,12 +20,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from .config import Config
 from .errors import ConfigError
+from .limits import Pacer
+from .resume import Partials
 from .store import FileStore, Store
 
 if TYPE_CHECKING:
@@ -43,6 +47,8 @@ class SandboxBackend(Protocol):
 
 def _load_sandbox() -> SandboxBackend:
     """Start (or reach) the sandbox through its entry point."""
+    from importlib.metadata import entry_points  # slow to import: only when first needed
+
     found = entry_points(group=BACKEND_GROUP, name="sandbox")
     if not found:
         raise ConfigError(
@@ -56,7 +62,7 @@ def _load_sandbox() -> SandboxBackend:
 
 
 class Context:
-    """The process state of jsm_nb: default stores, open sessions and the sandbox.
+    """The process state of jsm_nb: stores, sessions, pacers, partial fetches, the sandbox.
 
     Every method is thread safe. Use the process's one instance, :data:`CONTEXT`.
     """
@@ -65,13 +71,24 @@ class Context:
         self._lock = threading.Lock()
         self._stores: dict[Path, FileStore] = {}
         self._sessions: dict[tuple[Config, int], JsmSession] = {}
+        self._pacers: dict[str | None, Pacer] = {}
         self._sandbox: SandboxBackend | None = None
+        self.partials = Partials()
+        """The fetches interrupted in this process, kept for the same call to resume."""
 
     def __repr__(self) -> str:
         return (
             f"<Context stores={len(self._stores)} sessions={len(self._sessions)} "
-            f"sandbox={self._sandbox is not None}>"
+            f"pacers={len(self._pacers)} sandbox={self._sandbox is not None}>"
         )
+
+    def pacer(self, app: str | None) -> Pacer:
+        """The rate-limit state of the app with client id ``app``: one per process,
+        shared by every session and thread (Atlassian's limits are the app's)."""
+        with self._lock:
+            if app not in self._pacers:
+                self._pacers[app] = Pacer(app)
+            return self._pacers[app]
 
     def config(self, config: Config | None = None) -> Config:
         """The configuration to use: ``config``, else ``Config.from_env()``.
@@ -121,10 +138,12 @@ class Context:
         with self._lock:
             dropped = [self._sessions.pop(k) for k in list(self._sessions) if k[0] == config]
         for session in dropped:
+            self.partials.forget(session)
             session.close()
 
     def reset(self) -> None:
-        """Forget everything: close the sessions, drop the stores and the sandbox handle.
+        """Forget everything: close the sessions; drop the stores, the pacers, the partial
+        fetches and the sandbox handle.
 
         A shared sandbox process is not stopped (other kernels may use it); it stops by
         itself when idle.
@@ -133,7 +152,9 @@ class Context:
             sessions = list(self._sessions.values())
             self._sessions.clear()
             self._stores.clear()
+            self._pacers.clear()
             self._sandbox = None
+        self.partials.clear()
         for session in sessions:
             session.close()
 

@@ -7,6 +7,7 @@ Atlassian's burst limit is a token bucket per site, per endpoint and per method:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from urllib.parse import unquote, urlsplit
@@ -53,7 +54,12 @@ def endpoint(path: str) -> str:
     gateway's ``/ex/jira/{cloudid}`` prefix and a trailing slash are dropped. A full
     URL is accepted.
     """
-    segments = [s for s in urlsplit(path).path.split("/") if s]
+    return _template(urlsplit(path).path)
+
+
+@functools.lru_cache(maxsize=4096)  # every request asks, twice: the same few paths
+def _template(path: str) -> str:
+    segments = [s for s in path.split("/") if s]
     if segments[:2] == ["ex", "jira"]:
         segments = segments[3:]
     kept = (

@@ -6,8 +6,8 @@ the app; Tier 2: a pool per site), a *burst* token bucket per site, endpoint and
 method, and a per-issue limit on writes. This module is the mechanism a session
 uses to respect them; it sends nothing itself.
 
-- :class:`Pacer` (one per app and process, see :func:`pacer`, shared by every
-  thread) holds a client-side token bucket per (site, endpoint template, method)
+- :class:`Pacer` (one per app and process, :meth:`jsm_nb.context.Context.pacer`,
+  shared by every thread) holds a client-side token bucket per (site, endpoint template, method)
   (:func:`jsm_nb.endpoints.endpoint`) and the known state of each quota pool.
   :meth:`Pacer.acquire` is called before each request: it waits for a token, a
   ``Retry-After`` or a spent quota to come back, or raises
@@ -65,6 +65,7 @@ import dataclasses
 import datetime as dt
 import math
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -86,7 +87,6 @@ __all__ = [
     "QuotaState",
     "Verdict",
     "backoff",
-    "pacer",
     "wait_until",
 ]
 
@@ -471,6 +471,7 @@ _BURST_REASON = "jira-burst-based"
 _PER_ISSUE_REASON = "jira-per-issue-on-write"
 _GATEWAY_REASON = "gateway-rate-limited"
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
+_GATEWAY_PREFIX = re.compile(r"^/ex/jira/[^/]+")  # named in RateLimited by the site instead
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -502,15 +503,19 @@ class Pacer:
         self.clock = clock
         self._lock = threading.Lock()
         self._global = _Pool("global")
-        self._sites: dict[str, _Site] = {}
+        self._sites: dict[str | None, _Site] = {}
 
     def __repr__(self) -> str:
         return f"<Pacer app={self.app!r} sites={len(self._sites)}>"
 
-    def _site(self, site: str) -> _Site:
+    def _site(self, site: str | None) -> _Site:
         return self._sites.setdefault(site, _Site())
 
-    def _bucket(self, site: str, method: str, path: str, now: float) -> Bucket:
+    def _pools(self, site: str | None, place: _Site) -> tuple[_Pool, ...]:
+        """The quota pools a request to ``site`` draws on: none off a site (``/me``)."""
+        return () if site is None else (self._global, place.pool)
+
+    def _bucket(self, site: str | None, method: str, path: str, now: float) -> Bucket:
         template = endpoint(path)
         buckets = self._site(site).buckets
         key = (method.upper(), template)
@@ -523,18 +528,18 @@ class Pacer:
         with self._lock:
             self._site(site).name = name
 
-    def _label(self, site: str) -> str:
+    def _label(self, site: str | None) -> str:
         name = self._sites[site].name if site in self._sites else None
-        return f"{name} ({site})" if name else site
+        return f"{name} ({site})" if name else str(site)
 
     # -- before a request
 
-    def _next(self, site: str, method: str, path: str) -> tuple[float, _Stop | None]:
+    def _next(self, site: str | None, method: str, path: str) -> tuple[float, _Stop | None]:
         """Take a token and return 0; or return the seconds to wait, and what stops
         the request when it is more than a token's wait."""
         now = self.clock.monotonic()
         place = self._site(site)
-        pools = (self._global, place.pool)
+        pools = self._pools(site, place)
         for pool in pools:
             if now < pool.spent_deadline:
                 return pool.spent_deadline - now, _Stop(pool.kind, pool.reason)
@@ -551,7 +556,7 @@ class Pacer:
             return bucket.held_until - now, _Stop("endpoint", bucket.hold_reason)
         return bucket.take(now), None
 
-    def try_acquire(self, site: str, method: str, path: str) -> float:
+    def try_acquire(self, site: str | None, method: str, path: str) -> float:
         """Take a token without blocking: 0 when taken, else the seconds to wait first.
 
         Never raises: a spent quota's wait is returned as it is.
@@ -561,12 +566,13 @@ class Pacer:
 
     def acquire(
         self,
-        site: str,
+        site: str | None,
         method: str,
         path: str,
         *,
         wait: bool = False,
         countdown: Countdown | None = None,
+        wait_limit: float | None = None,
     ) -> None:
         """Block until a request to ``path`` may be sent, or raise.
 
@@ -577,14 +583,17 @@ class Pacer:
 
         Parameters
         ----------
-        site : str
-            The site's cloud id.
+        site : str or None
+            The site's cloud id; ``None`` for the API host's own paths (``/me``), which
+            draw on no quota.
         method, path : str
             The request's method and path (or URL).
         wait : bool
             Wait however long Atlassian asks, instead of raising.
         countdown : callable, optional
             Called with the seconds left while a stop (not a token) is waited out.
+        wait_limit : float, optional
+            This request's wait limit, in place of the pacer's ``wait_limit``.
 
         Raises
         ------
@@ -593,16 +602,19 @@ class Pacer:
             its pool's quota is spent (or nearly, and spread out more slowly), or
             Atlassian asked this endpoint (or this issue's writes) to wait that long.
         """
+        limit = self.wait_limit if wait_limit is None else wait_limit
         while True:
             with self._lock:
                 delay, stop = self._next(site, method, path)
                 if delay <= 0:
                     return
-                if stop is not None and delay > self.wait_limit and not wait:
+                if stop is not None and delay > limit and not wait:
                     raise self._refusal(stop, delay, site, method, path)
             _sleep_for(delay, self.clock, countdown if stop else None)
 
-    def _refusal(self, stop: _Stop, delay: float, site: str, method: str, path: str) -> RateLimited:
+    def _refusal(
+        self, stop: _Stop, delay: float, site: str | None, method: str, path: str
+    ) -> RateLimited:
         now = self.clock.monotonic()
         left = delay if stop.until is None else max(delay, stop.until - now)
         return RateLimited(
@@ -613,7 +625,7 @@ class Pacer:
             app=self.app,
             site=None if stop.pool == "global" else self._label(site),
             method=method.upper(),
-            path=urlsplit(path).path,
+            path=_GATEWAY_PREFIX.sub("", urlsplit(path).path),
             spent=stop.spent,
         )
 
@@ -621,7 +633,7 @@ class Pacer:
 
     def observe(
         self,
-        site: str,
+        site: str | None,
         method: str,
         path: str,
         status: int,
@@ -629,6 +641,8 @@ class Pacer:
         *,
         points: float = 1.0,
         attempt: int = 1,
+        retries: int = MAX_RETRIES,
+        first_backoff: float = FIRST_BACKOFF,
     ) -> Verdict:
         """Learn from an answer; say what to do with it.
 
@@ -645,7 +659,11 @@ class Pacer:
             the pool's quota is low.
         attempt : int
             Which try of the request this answer is (1 for the first): a retry is
-            offered for ``attempt <= MAX_RETRIES`` of idempotent methods only.
+            offered for ``attempt <= retries`` of idempotent methods only.
+        retries : int
+            Retries of one request at most (:data:`MAX_RETRIES`, Atlassian's advice).
+        first_backoff : float
+            The first backoff wait when Atlassian sends no ``Retry-After``.
 
         Returns
         -------
@@ -662,23 +680,22 @@ class Pacer:
             place = self._site(site)
             bucket = self._bucket(site, method, path, now)
             place.beta = info.beta if info.beta != RateInfo() else place.beta
-            for pool in (self._global, place.pool):
+            for pool in self._pools(site, place):
                 entry = enforced.entry(pool.kind)
                 if entry is not None:
                     pool.learn(entry, now, wall)
                 pool.charge(points, now)
+            wait = backoff(attempt, first=first_backoff)  # when Atlassian says nothing
             if status == 429:
-                verdict = self._throttled(
-                    info, place, bucket, site, method, path, now, wall, attempt
-                )
+                verdict = self._throttled(info, place, bucket, path, now, wall, wait)
             else:
-                verdict = self._answered(info, bucket, status, now, attempt)
-            if verdict.action == "retry" and not _retryable(method, attempt):
+                verdict = self._answered(info, bucket, status, now, wait)
+            if verdict.action == "retry" and not _retryable(method, attempt, retries):
                 verdict = Verdict.ok()
             return verdict
 
     def _answered(
-        self, info: RateHeaders, bucket: Bucket, status: int, now: float, attempt: int
+        self, info: RateHeaders, bucket: Bucket, status: int, now: float, backoff_wait: float
     ) -> Verdict:
         """A non-429 answer: learn the burst limit, adjust the rate."""
         enforced = info.enforced
@@ -688,7 +705,7 @@ class Pacer:
             wait = enforced.retry_after
             if wait is not None:  # the server asks for time: it is overloaded
                 bucket.decrease(now, BACKOFF_ON_429)
-            wait = backoff(attempt) if wait is None else wait
+            wait = backoff_wait if wait is None else wait
             bucket.hold(now + wait, f"HTTP {status}")
             return Verdict.retry_after(wait)
         if enforced.near:
@@ -702,12 +719,10 @@ class Pacer:
         info: RateHeaders,
         place: _Site,
         bucket: Bucket,
-        site: str,
-        method: str,
         path: str,
         now: float,
         wall: float,
-        attempt: int,
+        backoff_wait: float,
     ) -> Verdict:
         """A 429: a spent quota, a burst, a per-issue write limit, or a reason not known."""
         enforced = info.enforced
@@ -722,7 +737,7 @@ class Pacer:
             pool = _spent_pool(enforced)  # no burst bucket waits that long: a quota
         if pool is not None:
             return self._spend(pool, enforced, place, reason, now, wall)
-        wait = backoff(attempt) if wait is None else wait
+        wait = backoff_wait if wait is None else wait
         issue = issue_of(path) if reason == _PER_ISSUE_REASON else None
         if issue is not None:
             place.issue_holds[issue] = max(place.issue_holds.get(issue, 0.0), now + wait)
@@ -754,9 +769,17 @@ class Pacer:
         pool.spend(now + wait, when, reason)
         return Verdict.quota_exhausted(when, kind, reason, wait)
 
+    def pacing(self, site: str | None) -> bool:
+        """Whether a pool of ``site`` is low and being spread out, so that :meth:`observe`
+        needs each answer's points."""
+        with self._lock:
+            now = self.clock.monotonic()
+            place = self._site(site)
+            return any(pool.pacing_wait(now) > 0 or pool.pace for pool in self._pools(site, place))
+
     # -- for display
 
-    def quota(self, site: str) -> QuotaState:
+    def quota(self, site: str | None) -> QuotaState:
         """What is known of the quota pool ``site``'s requests draw on."""
         with self._lock:
             return self._quota(self._site(site), self.clock.monotonic())
@@ -785,6 +808,7 @@ class Pacer:
                         },
                     }
                     for site, place in self._sites.items()
+                    if site is not None
                 },
             }
 
@@ -799,20 +823,8 @@ def _spent_pool(enforced: RateInfo) -> Pool:
     return "tenant"
 
 
-def _retryable(method: str, attempt: int) -> bool:
-    return method.upper() in IDEMPOTENT_METHODS and attempt <= MAX_RETRIES
-
-
-_pacers: dict[str | None, Pacer] = {}
-_pacers_lock = threading.Lock()
-
-
-def pacer(app: str | None) -> Pacer:
-    """The process-wide :class:`Pacer` of the app with client id ``app``."""
-    with _pacers_lock:
-        if app not in _pacers:
-            _pacers[app] = Pacer(app)
-        return _pacers[app]
+def _retryable(method: str, attempt: int, retries: int) -> bool:
+    return method.upper() in IDEMPOTENT_METHODS and attempt <= retries
 
 
 # --- waiting ------------------------------------------------------------------------------------

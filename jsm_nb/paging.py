@@ -12,11 +12,20 @@ Two styles of paging exist:
 * Jira's ``nextPageToken`` cursor (``fetch(..., cursor=True)``), necessarily one
   page after another.
 
-The session retries a 429 or 503 itself, honouring ``Retry-After``; it tells
-the engine of each wait, and the engine then halves its concurrency and holds
-back new requests until the wait is over. Any failure raises: no helper ever
-returns a partial result, except the one asked for when fetching per key, which
-skips the keys whose listing does not exist (``on_missing``).
+Pacing is not the engine's: every request goes through the app's
+:class:`~jsm_nb.limits.Pacer` in the session (:mod:`jsm_nb.pacing`), shared by
+every thread, which keeps the requests of all fetches under each endpoint's burst
+rate and retries what Atlassian advises. ``concurrency`` only bounds the requests
+in flight, so that latency is hidden.
+
+Any failure raises: no helper ever returns a partial result (except, when fetching per
+key, the one asked for with ``on_missing``: the keys whose listing does not exist are
+left out). A fetch that stops
+with an :class:`~jsm_nb.errors.ApiError` (a spent quota's
+:class:`~jsm_nb.errors.RateLimited`, the network gone) or an interruption keeps
+what it got in the process (:mod:`jsm_nb.resume`), and the same call made again
+resumes from there: nothing is fetched twice, nothing lost. With ``wait=True`` a
+spent quota is slept through instead, counted down on the progress bar.
 """
 
 from __future__ import annotations
@@ -25,24 +34,29 @@ import collections
 import contextlib
 import numbers
 import sys
-import threading
-import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, TypeVar
 from urllib.parse import quote
 
+from . import cost
 from . import progress as progress_bar
+from .context import CONTEXT
 from .errors import ApiError, InvalidArgument
+from .resume import Cursor, KeysDone, Offset, Partial, Position, key
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .sessions import JsmSession
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_LIMIT",
-    "Throttle",
+    "FetchOptions",
+    "Sink",
     "check_options",
+    "collect",
     "fetch",
     "get_json",
     "ordered_map",
@@ -133,84 +147,45 @@ def _page_values(body: Any, path: str) -> tuple[list[Record], bool]:
     return list(body.get("values") or ()), body["isLastPage"]
 
 
-class Throttle:
-    """The concurrency of one fetch, lowered each time the session is throttled.
-
-    Register it in ``session.throttle_listeners`` (see :meth:`listening`); the
-    session calls it with the seconds it waits after a 429 or 503.
-
-    Parameters
-    ----------
-    width : int
-        The number of requests in flight at most, at the start (at least 1).
-
-    Raises
-    ------
-    InvalidArgument
-        ``width`` is not a whole number of at least 1.
-    """
-
-    def __init__(self, width: int) -> None:
-        _whole("concurrency", width, 1, _CONCURRENCY_ADVICE)
-        self.width = int(width)
-        self._resume_at = 0.0
-        self._lock = threading.Lock()
-
-    def __call__(self, wait: float) -> None:
-        """The session was throttled and waits ``wait`` seconds: halve the width, pause."""
-        with self._lock:
-            self.width = max(1, self.width // 2)
-            self._resume_at = max(self._resume_at, time.monotonic() + wait)
-
-    def hold(self) -> None:
-        """Sleep until the last wait the session announced is over."""
-        delay = self._resume_at - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-
-    @contextlib.contextmanager
-    def listening(self, session: JsmSession) -> Iterator[Throttle]:
-        """Hear the session's throttle waits for the duration of the ``with`` block."""
-        session.throttle_listeners.append(self)
-        try:
-            yield self
-        finally:
-            session.throttle_listeners.remove(self)
-
-
 _END: Any = object()  # the end of ``items`` in ordered_map
 
 
-def ordered_map(
-    fn: Callable[[T], R], items: Iterable[T], throttle: Throttle
-) -> Generator[R, None, None]:
-    """``fn`` of each item, computed ``throttle.width`` at a time, yielded in order.
+def ordered_map(fn: Callable[[T], R], items: Iterable[T], width: int) -> Generator[R, None, None]:
+    """``fn`` of each item, computed ``width`` at a time, yielded in order.
 
     Items are taken from ``items`` only as room frees up, so ``items`` may be
     endless. The first exception raised by ``fn`` (in order) is raised here.
-    Closing the iterator early cancels what has not started and waits for what has.
+    Closing the iterator early (or an exception) cancels what has not started, ends
+    the rate-limit waits of what has (:meth:`~jsm_nb.cost.Meter.cancel`) and waits
+    for it. Each ``fn`` runs in a copy of the caller's context, so the caller's
+    :class:`~jsm_nb.cost.Meter` counts its requests.
     """
-    if throttle.width == 1:  # one at a time: no thread needed
+    if width < 1:
+        raise ValueError(f"concurrency must be at least 1, got {width}")
+    if width == 1:  # one at a time: no thread needed
         for item in items:
-            throttle.hold()
             yield fn(item)
         return
     pending: collections.deque[Future[R]] = collections.deque()
     source = iter(items)
-    pool = ThreadPoolExecutor(max_workers=throttle.width, thread_name_prefix="jsm_nb")
+    tasks = cost.Meter(cost.current())  # counts on the caller's meter; ends the tasks' waits
+    pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix="jsm_nb")
     try:
         while True:
-            while len(pending) < throttle.width:
+            while len(pending) < width:
                 item = next(source, _END)
                 if item is _END:
                     break
-                throttle.hold()
-                pending.append(pool.submit(fn, item))
+                pending.append(pool.submit(cost.context_with(tasks).run, fn, item))
             if not pending:
                 return
             yield pending.popleft().result()
     finally:
+        tasks.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+Chunk = tuple[list[Record], Position]  # records, and where the listing goes on after them
 
 
 def _offset_page(
@@ -230,11 +205,16 @@ def _offset_pages(
     *,
     limit: int,
     stop: int,
-    throttle: Throttle,
+    width: int,
     experimental: bool,
-) -> Generator[list[Record], None, None]:
-    """Every JSM page's values up to row ``stop``, fetched ahead as ``throttle`` allows."""
-    start, step, probing = 0, min(limit, stop), True
+    resume: Offset | None = None,
+) -> Generator[Chunk, None, None]:
+    """Every JSM page's values up to row ``stop``, fetched ``width`` at a time, each with
+    where the listing goes on; from ``resume`` on, when given."""
+    if resume is None:
+        start, step, probing = 0, min(limit, stop), True
+    else:  # the page size is known already
+        start, step, probing = resume.start, resume.step, False
     while True:
         # A run fetches pages of ``step`` rows from ``start``; the first run is one
         # page alone, to learn the endpoint's real page size before fetching ahead.
@@ -243,60 +223,246 @@ def _offset_pages(
         def page(at: int, size: int = step) -> tuple[list[Record], bool]:
             return _offset_page(session, path, params, at, size, experimental)
 
-        with contextlib.closing(ordered_map(page, starts, throttle)) as pages:
+        with contextlib.closing(ordered_map(page, starts, width)) as pages:
             for values, is_last in pages:
-                yield values
                 start += len(values)
+                capped = len(values) != step and not is_last and start < stop
+                yield values, Offset(start, len(values) if capped and values else step)
                 if is_last or start >= stop:
                     return
                 if not values:
                     raise ApiError(
                         200, f"an empty page at start={start} is not the last", "GET", path
                     )
-                if len(values) != step:  # capped by the server: start again with its size
+                if capped:  # capped by the server: start again with its size
                     step = len(values)
                     break
         probing = False
 
 
 def _cursor_pages(
-    session: JsmSession, path: str, params: Params, *, limit: int, stop: int
-) -> Generator[list[Record], None, None]:
-    """Every page of a Jira ``nextPageToken`` listing (``/rest/api/3/search/jql``)."""
-    token: str | None = None
+    session: JsmSession,
+    path: str,
+    params: Params,
+    *,
+    limit: int,
+    stop: int,
+    resume: Cursor | None = None,
+) -> Generator[Chunk, None, None]:
+    """Every page of a Jira ``nextPageToken`` listing (``/rest/api/3/search/jql``), each
+    with the token of the next; from ``resume``'s page on, when given."""
+    token: str | None = None if resume is None else resume.token
     while True:
         cursor = {"nextPageToken": token} if token else {}
         body = get_json(session, path, {**params, **cursor, "maxResults": min(limit, stop)})
-        yield list(body.get("issues") or ())
         token = body.get("nextPageToken")
+        yield list(body.get("issues") or ()), Cursor(str(token or ""))
         if body.get("isLast", True) or not token:
             return
 
 
-def _collect(
-    chunks: Generator[list[Record], None, None],
-    into: Callable[[list[Record]], object],
-    *,
-    max_rows: int | None,
-    progress: bool | None,
-    label: str,
-    total: int | None,
-) -> None:
-    """Give ``into`` the records of ``chunks``, at most ``max_rows``, counted on a progress bar.
+class Sink(Protocol):
+    """What a fetch's records go to, a page (or a key) at a time, such as a
+    :class:`~jsm_nb.frames.FrameBuilder`."""
 
-    ``total`` is the number of chunks, when known (one per key); the bar then counts
-    chunks, else rows. A failure or an interruption leaves the bar marked as such.
+    def add(self, records: list[Record]) -> None:
+        """Take the next records."""
+
+
+class _Records:
+    """The records of a fetch, kept as they are."""
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+
+    def add(self, records: list[Record]) -> None:
+        self.records.extend(records)
+
+
+class _Calls:
+    """The records of a fetch, each page given to a callable."""
+
+    def __init__(self, into: Callable[[list[Record]], object]) -> None:
+        self.into = into
+
+    def add(self, records: list[Record]) -> None:
+        self.into(records)
+
+
+S = TypeVar("S", bound=Sink)
+
+
+def _status(session: JsmSession, meter: cost.Meter) -> Callable[[], str]:
+    """The bar's status: the requests made; the quota left and its reset, when known."""
+    pacer = getattr(session, "pacer", None)
+    site = getattr(getattr(session, "site", None), "id", None)
+
+    def status() -> str:
+        made = f"requests={meter.cost().requests:,}"
+        quota = None if pacer is None or site is None else pacer.quota(site)
+        if quota is None or quota.remaining is None:
+            return made
+        left = f"quota left={quota.remaining:,.0f}"
+        if quota.reset_at is not None:
+            left += f" until {quota.reset_at.astimezone():%H:%M}"
+        return f"{made}, {left}"
+
+    return status
+
+
+def _deliver(
+    chunks: Iterable[Chunk],
+    sink: Sink,
+    bar: progress_bar.Bar,
+    state: dict[str, Any],
+    max_rows: int | None,
+) -> None:
+    """Give ``sink`` the records of ``chunks``, at most ``max_rows`` in all, counting them
+    in ``state`` (rows, steps, position) and on ``bar``; ``state["delivering"]`` is true
+    while a chunk is half given."""
+    for chunk, position in chunks:
+        rows = state["rows"]
+        if max_rows is not None and rows + len(chunk) > max_rows:
+            chunk = chunk[: max_rows - rows]
+        state["delivering"] = True
+        sink.add(chunk)
+        state.update(rows=rows + len(chunk), steps=state["steps"] + 1, position=position)
+        state["delivering"] = False
+        bar.update(len(chunk))
+        if max_rows is not None and state["rows"] >= max_rows:
+            break
+
+
+class FetchOptions(TypedDict, total=False):
+    """The options of :func:`fetch` and :func:`collect` (see :func:`fetch`)."""
+
+    keys: Sequence[str] | None
+    cursor: bool
+    experimental: bool
+    limit: int
+    concurrency: int
+    max_rows: int | None
+    progress: bool | None
+    label: str
+    wait: bool
+    on_missing: Callable[[str], object] | None
+
+
+def collect(
+    session: JsmSession,
+    path: str,
+    params: Params | None = None,
+    *,
+    sink: Callable[[], S],
+    kind: Hashable,
+    **options: Unpack[FetchOptions],
+) -> S:
+    """Every record of a paged listing, in the server's order, given to a new ``sink()``.
+
+    A call interrupted before (by :class:`~jsm_nb.errors.RateLimited`, another
+    :class:`~jsm_nb.errors.ApiError`, or ``KeyboardInterrupt``) is resumed: the same
+    call (same session, path, parameters, keys, page style, ``limit``, ``max_rows``
+    and ``kind``) gets the interrupted call's sink back, with the rest of the records
+    added. Parameters are those of :func:`fetch`, and:
+
+    Parameters
+    ----------
+    sink : callable
+        Makes the object the records go to (its ``add`` is given each page's, in order).
+    kind : hashable
+        What the sink makes of the records, so that a call resumes only a call of
+        its own kind (``("frame", spec, fields)``).
+
+    Returns
+    -------
+    Sink
+        The sink, with every record added.
     """
-    rows = 0
-    with contextlib.closing(chunks), progress_bar.bar(progress, label, total) as bar:
-        for chunk in chunks:
-            if max_rows is not None and rows + len(chunk) > max_rows:
-                chunk = chunk[: max_rows - rows]
-            into(chunk)
-            rows += len(chunk)
-            bar.update(len(chunk))
-            if max_rows is not None and rows >= max_rows:
-                break
+    keys, cursor = options.get("keys"), options.get("cursor", False)
+    limit, max_rows = options.get("limit", DEFAULT_LIMIT), options.get("max_rows")
+    concurrency = options.get("concurrency", DEFAULT_CONCURRENCY)
+    experimental, wait = options.get("experimental", False), options.get("wait", False)
+    progress, label = options.get("progress"), options.get("label", "Records")
+    on_missing = options.get("on_missing")
+    check_options(concurrency=concurrency, max_rows=max_rows, limit=limit)
+    stop = sys.maxsize if max_rows is None else max_rows
+    params = dict(params or {})
+    style = "keys" if keys is not None else "cursor" if cursor else "offset"
+    found = key(
+        session, path, params, keys=keys, style=style, limit=limit, max_rows=max_rows, kind=kind
+    )
+    partial = CONTEXT.partials.take(found)
+    into: S = sink() if partial is None else partial.sink
+    if stop <= 0:
+        return into
+    position = None if partial is None else partial.position
+    earlier = cost.Cost() if partial is None else partial.cost
+
+    def pages(at: str, width: int, resume: Position | None) -> Generator[Chunk, None, None]:
+        if cursor:
+            cursor_at = resume if isinstance(resume, Cursor) else None
+            return _cursor_pages(session, at, params, limit=limit, stop=stop, resume=cursor_at)
+        offset_at = resume if isinstance(resume, Offset) else None
+        return _offset_pages(
+            session,
+            at,
+            params,
+            limit=limit,
+            stop=stop,
+            width=width,
+            experimental=experimental,
+            resume=offset_at,
+        )
+
+    def records_of(item: str) -> list[Record] | None:
+        """The key's records; ``None`` when its listing does not exist and ``on_missing`` is set."""
+        found_pages = pages(path.format(key=quote(item, safe="")), 1, None)
+        try:
+            return [{**record, "issueKey": item} for page, _ in found_pages for record in page]
+        except ApiError as error:
+            if on_missing is None or error.status != 404:
+                raise
+            return None
+
+    def per_key(done: int) -> Generator[Chunk, None, None]:
+        assert keys is not None
+        chunks = ordered_map(records_of, keys[done:], concurrency)
+        with contextlib.closing(chunks):
+            for n, (item, records) in enumerate(zip(keys[done:], chunks, strict=True), done + 1):
+                if records is None:
+                    assert on_missing is not None
+                    on_missing(item)  # a request deleted, mistyped or hidden from the user
+                yield records or [], KeysDone(n)
+
+    done = position.done if isinstance(position, KeysDone) else 0
+    chunks = pages(path, concurrency, position) if keys is None else per_key(done)
+    state: dict[str, Any] = {
+        "rows": 0 if partial is None else partial.rows,
+        "steps": 0 if partial is None else partial.steps,
+        "position": position,
+        "delivering": False,
+    }
+    with cost.metered(wait=wait) as meter:
+        meter.add(earlier)
+        total = None if keys is None else len(keys)
+        with (
+            contextlib.closing(chunks),
+            progress_bar.bar(
+                progress, label, total, status=_status(session, meter), announce=wait
+            ) as bar,
+        ):
+            bar.resume(state["rows"], state["steps"])
+            meter.countdown = bar.countdown
+            try:
+                _deliver(chunks, into, bar, state, max_rows)
+            except (ApiError, KeyboardInterrupt):
+                if state["position"] is not None and not state["delivering"]:
+                    partial = Partial(
+                        into, state["rows"], state["steps"], state["position"], meter.cost()
+                    )
+                    CONTEXT.partials.save(found, partial)
+                raise
+    return into
 
 
 def fetch(
@@ -304,16 +470,8 @@ def fetch(
     path: str,
     params: Params | None = None,
     *,
-    keys: Sequence[str] | None = None,
-    cursor: bool = False,
-    experimental: bool = False,
-    limit: int = DEFAULT_LIMIT,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    max_rows: int | None = None,
-    progress: bool | None = None,
-    label: str = "Records",
     into: Callable[[list[Record]], object] | None = None,
-    on_missing: Callable[[str], object] | None = None,
+    **options: Unpack[FetchOptions],
 ) -> list[Record]:
     """Every record of a paged listing, in the server's order.
 
@@ -325,6 +483,9 @@ def fetch(
         The listing's path, such as ``/rest/servicedeskapi/request``.
     params : mapping, optional
         Query parameters besides the paging ones.
+    into : callable, optional
+        Given each page's records (each key's, with ``keys``) in order, as they
+        arrive, instead of their being returned.
     keys : sequence of str, optional
         Fetch one listing per key instead: ``path`` has a ``{key}`` placeholder
         (``/rest/servicedeskapi/request/{key}/sla``), the keys are fetched
@@ -338,7 +499,8 @@ def fetch(
     limit : int
         The page size to ask for; the server may cap it.
     concurrency : int
-        JSM pages (or keys) fetched at once; halved each time Atlassian throttles.
+        JSM pages (or keys) fetched at once, at most: the session paces them all
+        under the endpoint's rate.
     max_rows : int, optional
         Stop after this many records.
     progress : bool, optional
@@ -347,11 +509,10 @@ def fetch(
     label : str
         The bar's label, in words ("Customer requests"): never text from the API,
         such as a key or a name.
-    into : callable, optional
-        Given each page's records (each key's, with ``keys``) in order, as they
-        arrive, instead of their being returned: a
-        :class:`~jsm_nb.frames.FrameBuilder`'s ``add`` keeps only what its
-        frame needs.
+    wait : bool
+        When a spent quota (or a long ``Retry-After``) stops the fetch, sleep until
+        it resets, counting down, instead of raising
+        :class:`~jsm_nb.errors.RateLimited`.
     on_missing : callable, optional
         With ``keys``: given each key whose listing does not exist (HTTP 404: a
         request deleted, mistyped or hidden from the user), in order, and the
@@ -364,59 +525,17 @@ def fetch(
 
     Raises
     ------
+    RateLimited
+        A rate limit stops requests for longer than ``Config.wait_limit``: what was
+        fetched is kept, and the same call made after the reset goes on from there.
     ApiError
-        A page failed (after the session's retries): nothing is returned.
+        A page failed (after the session's retries): nothing is returned (what was
+        fetched is kept for the same call, as for ``RateLimited``).
     InvalidArgument
         ``concurrency``, ``limit`` or ``max_rows`` is not a number it can use
         (:func:`check_options`); nothing is sent.
     """
-    check_options(concurrency=concurrency, max_rows=max_rows, limit=limit)
-    stop = sys.maxsize if max_rows is None else max_rows
-    records: list[Record] = []
-    if stop <= 0:
-        return records
-    params = dict(params or {})
-    throttle = Throttle(concurrency)
-
-    def pages(at: str, throttle: Throttle = throttle) -> Generator[list[Record], None, None]:
-        if cursor:
-            return _cursor_pages(session, at, params, limit=limit, stop=stop)
-        return _offset_pages(
-            session,
-            at,
-            params,
-            limit=limit,
-            stop=stop,
-            throttle=throttle,
-            experimental=experimental,
-        )
-
-    def records_of(key: str) -> list[Record] | None:
-        """The key's records; ``None`` when its listing does not exist and ``on_missing`` is set."""
-        found = pages(path.format(key=quote(key, safe="")), Throttle(1))
-        try:
-            return [{**record, "issueKey": key} for page in found for record in page]
-        except ApiError as error:
-            if on_missing is None or error.status != 404:
-                raise
-            return None
-
-    def per_key(keys: Sequence[str]) -> Generator[list[Record], None, None]:
-        """Each key's records in order; a missing key's are none, once told to ``on_missing``."""
-        with contextlib.closing(ordered_map(records_of, keys, throttle)) as found:
-            for key, records in zip(keys, found, strict=True):
-                if records is None and on_missing is not None:
-                    on_missing(key)
-                yield records or []
-
-    chunks = pages(path) if keys is None else per_key(keys)
-    with throttle.listening(session):
-        _collect(
-            chunks,
-            into or records.extend,
-            max_rows=max_rows,
-            progress=progress,
-            label=label,
-            total=None if keys is None else len(keys),
-        )
-    return records
+    if into is not None:  # the same callable given again resumes
+        collect(session, path, params, sink=lambda: _Calls(into), kind=("into", into), **options)
+        return []
+    return collect(session, path, params, sink=_Records, kind="records", **options).records

@@ -10,15 +10,21 @@ API text, and plain text: the characters HTML gives a meaning (``<``, ``>``,
 ``&`` and quotes) are dropped from it, because tqdm's notebook bar puts the
 label it is created with into the page as HTML (it escapes only its redraws).
 With a total (the requests of a per-request helper) it counts towards it;
-without one, it counts rows. A fetch that fails or is interrupted leaves its
-bar red and saying so, never a finished green one.
+without one, it counts rows. Its postfix says what the fetch costs as it goes (the
+requests made and, where Atlassian has said, the quota left and when it resets) and,
+while a rate-limit stop is waited out, the seconds left. A fetch that fails or is
+interrupted leaves its bar red and saying so, never a finished green one.
+
+A fetch asked to wait (``wait=True``) with no bar drawn counts its waits down on a
+line of standard error instead, so that a sleep of many minutes never looks hung.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 __all__ = ["Bar", "bar", "interactive", "plain"]
@@ -54,45 +60,91 @@ class Bar:
         (in ``unit``), else rows.
     unit : str
         What a step is, when there is a ``total``.
+    status : callable, optional
+        Text put before the counts, such as the requests made; words and numbers of
+        ours, never API text.
+    announce : bool
+        Count waits down on standard error when no bar is drawn.
     """
 
     def __init__(
-        self, shown: bool, label: str, total: int | None = None, unit: str = "requests"
+        self,
+        shown: bool,
+        label: str,
+        total: int | None = None,
+        unit: str = "requests",
+        *,
+        status: Callable[[], str] | None = None,
+        announce: bool = False,
     ) -> None:
         self.shown = shown
         self.label = plain(label)
         self.total = total
         self.unit = unit
+        self.status = status
+        self.announce = announce
         self.steps = 0
         self.rows = 0
         self.outcome = ""  # "failed" or "interrupted" once the fetch has stopped so
+        self.waiting = 0.0  # seconds left of a rate-limit stop being waited out
+        self._announced: int | None = None
         self._tqdm: Any = None
+
+    def resume(self, rows: int, steps: int) -> None:
+        """Start from an interrupted fetch's counts, before the first :meth:`update`."""
+        self.rows, self.steps = rows, steps
 
     def update(self, rows: int) -> None:
         """One more step (a page, or a request), of ``rows`` rows."""
         self.steps += 1
         self.rows += rows
-        if not self.shown or self.steps < 2:
+        if not self.shown or (self.steps < 2 and self._tqdm is None):
             return
         if self._tqdm is None:
             self._tqdm = self._open(rows)
         self._tqdm.set_postfix_str(self._counts(), refresh=False)
         self._tqdm.update(1 if self.total else rows)
 
-    def _open(self, rows: int) -> Any:
-        """The tqdm bar, already counting every step but the one being added."""
+    def countdown(self, left: float) -> None:
+        """A rate-limit stop is being waited out: ``left`` seconds more (0 at its end)."""
+        self.waiting = left
+        if self.shown:
+            if self._tqdm is None:  # a wait shows even before the second step
+                self._tqdm = self._open(0, counted=True)
+            self._tqdm.set_postfix_str(self._counts(), refresh=True)
+        elif self.announce:
+            whole = math.ceil(left)
+            if whole != self._announced:
+                self._announced = whole
+                end = "\n" if whole == 0 else ""
+                text = f"{self.label}: {_waiting(left)}" if whole else f"{self.label}: resuming"
+                print(f"\r{text}", end=end, file=sys.stderr, flush=True)
+
+    def _open(self, rows: int, *, counted: bool = False) -> Any:
+        """The tqdm bar, already counting every step but the one being added (every
+        step, when ``counted``)."""
         from tqdm.auto import tqdm
 
+        earlier = 0 if counted else 1
         if self.total:
             return tqdm(
-                desc=self.label, total=self.total, unit=f" {self.unit}", initial=self.steps - 1
+                desc=self.label,
+                total=self.total,
+                unit=f" {self.unit}",
+                initial=self.steps - earlier,
             )
-        return tqdm(desc=self.label, unit=" rows", initial=self.rows - rows)
+        return tqdm(desc=self.label, unit=" rows", initial=self.rows - earlier * rows)
 
     def _counts(self) -> str:
-        """The postfix: the rows with a total, the pages without; then the outcome."""
-        counts = f"rows={self.rows:,}" if self.total else f"pages={self.steps:,}"
-        return f"{counts}, {self.outcome}" if self.outcome else counts
+        """The postfix: the status; the rows with a total, the pages without; a wait; the
+        outcome."""
+        parts = [self.status()] if self.status is not None else []
+        parts.append(f"rows={self.rows:,}" if self.total else f"pages={self.steps:,}")
+        if self.waiting > 0:
+            parts.append(_waiting(self.waiting))
+        if self.outcome:
+            parts.append(self.outcome)
+        return ", ".join(part for part in parts if part)
 
     def fail(self, outcome: str) -> None:
         """Mark the fetch as stopped before its end (``"failed"``, ``"interrupted"``)."""
@@ -117,9 +169,22 @@ class Bar:
         self._tqdm.close()
 
 
+def _waiting(left: float) -> str:
+    whole = math.ceil(left)
+    minutes, seconds = divmod(whole, 60)
+    span = f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+    return f"waiting {span} for Atlassian's rate limit"
+
+
 @contextlib.contextmanager
 def bar(
-    progress: bool | None, label: str, total: int | None = None, unit: str = "requests"
+    progress: bool | None,
+    label: str,
+    total: int | None = None,
+    unit: str = "requests",
+    *,
+    status: Callable[[], str] | None = None,
+    announce: bool = False,
 ) -> Iterator[Bar]:
     """A :class:`Bar` for one fetch, closed at the end of the ``with`` block.
 
@@ -133,11 +198,11 @@ def bar(
         when :func:`interactive`.
     label : str
         What is fetched, in words; never text from the API.
-    total, unit
+    total, unit, status, announce
         As for :class:`Bar`.
     """
     shown = interactive() if progress is None else progress
-    counter = Bar(shown, label, total, unit)
+    counter = Bar(shown, label, total, unit, status=status, announce=announce)
     try:
         yield counter
     except KeyboardInterrupt:

@@ -172,21 +172,14 @@ def retry_after(headers: Any, now: float | None = None) -> float | None:
     return _retry_after_seconds(lowered.get("retry-after"), _server_now(lowered, now))
 
 
+_PARTS = {
+    separator: re.compile(rf'(?:[^{separator}"]|"[^"]*"|"[^"]*$)+') for separator in ",;"
+}  # runs of anything but the separator, a quoted string counting as one character
+
+
 def _split(text: str, separator: str) -> list[str]:
-    """``text`` split at ``separator`` outside double quotes."""
-    parts: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for char in text:
-        if char == '"':
-            quoted = not quoted
-        if char == separator and not quoted:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return [part.strip() for part in parts if part.strip()]
+    """``text`` split at ``separator`` outside double quotes (``,`` or ``;``)."""
+    return [part.strip() for part in _PARTS[separator].findall(text) if part.strip()]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -353,6 +346,9 @@ def _family(lowered: Mapping[str, str], names: Mapping[str, str], server_now: fl
     )
 
 
+_NONE = RateInfo()  # a family of which no header came
+
+
 @dataclasses.dataclass(frozen=True)
 class RateHeaders:
     """Every rate-limit header of one answer.
@@ -395,6 +391,6 @@ def read_headers(headers: Any, now: float | None = None) -> RateHeaders:
     category = lowered.get("x-failure-category", "").upper()
     return RateHeaders(
         enforced=_family(lowered, _ENFORCED, server_now),
-        beta=_family(lowered, _BETA, server_now),
+        beta=_family(lowered, _BETA, server_now) if any("beta" in k for k in lowered) else _NONE,
         gateway_limited="RATE LIMITED" in category,
     )

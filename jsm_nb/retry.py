@@ -1,16 +1,16 @@
-"""Retries after Atlassian's 429s, 5xx answers and dropped connections.
+"""Retries of the token endpoint: urllib3's ``Retry`` with Atlassian's backoff.
 
-:class:`AtlassianRetry` is urllib3's ``Retry`` with Atlassian's advice: wait
-``Retry-After`` when given, else back off exponentially with jitter, capped.
-Both the API session and the token endpoint use it. Three rules keep a notebook
-from freezing, whatever the server or the clocks say:
+:class:`AtlassianRetry` waits ``Retry-After`` when given, else backs off
+exponentially with jitter, capped (:func:`jsm_nb.limits.backoff`). The token
+endpoint (:mod:`jsm_nb.oauth`) uses it, and says which answers it retries; API
+requests are retried by :mod:`jsm_nb.pacing`, which says which of theirs. Two rules
+keep a notebook from freezing, whatever the server or the clocks say:
 
 - ``Retry-After`` as an HTTP date is measured against the answer's own ``Date``
   header, not this machine's clock, so a clock minutes ahead or behind the
   server's neither stretches the wait nor hammers the server.
 - A wait longer than :data:`LONGEST_WAIT` is not waited out: the answer is
-  handed back at once (and raised as :class:`~jsm_nb.errors.ApiError`, which
-  says how long Atlassian asks to wait).
+  handed back at once (the token endpoint runs under the token store's lock).
 - A timeout is retried once, not ``max_retries`` times: a server that accepts and
   goes silent costs at most two timeouts (plus one backoff), not five.
 """
@@ -18,7 +18,6 @@ from freezing, whatever the server or the clocks say:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +25,7 @@ from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.exceptions import TimeoutError as Timeout
 from urllib3.util.retry import Retry
 
-from .limits import BACKOFF_CAP, backoff
+from .limits import backoff
 from .ratelimit_headers import retry_after
 
 if TYPE_CHECKING:
@@ -34,30 +33,18 @@ if TYPE_CHECKING:
     from urllib3.connectionpool import ConnectionPool
     from urllib3.response import BaseHTTPResponse
 
-__all__ = ["BACKOFF_CAP", "LONGEST_WAIT", "AtlassianRetry", "ThrottleListener", "retry_after"]
+__all__ = ["LONGEST_WAIT", "AtlassianRetry"]
 
 LONGEST_WAIT = 60.0  # seconds; a longer Retry-After is handed back to the caller, not slept
-ThrottleListener = Callable[[float], None]
 
 
 class AtlassianRetry(Retry):
-    """urllib3's Retry with Atlassian's backoff, telling listeners about each wait.
+    """urllib3's Retry with Atlassian's backoff.
 
     Waits ``Retry-After`` when given, else :func:`jsm_nb.limits.backoff`
-    (``backoff * 2**(n-1)`` seconds with jitter x0.7-1.3, capped at 30 s). Each
-    wait the server asked for (429, 5xx) is reported to ``listeners``, so that
-    callers can slow down. An answer that
-    asks for more than :data:`LONGEST_WAIT` seconds is not retried.
+    (``backoff * 2**(n-1)`` seconds with jitter x0.7-1.3, capped at 30 s). An
+    answer that asks for more than :data:`LONGEST_WAIT` seconds is not retried.
     """
-
-    def __init__(self, *args: Any, listeners: list[ThrottleListener] | None = None, **kw: Any):
-        super().__init__(*args, **kw)
-        self.listeners = [] if listeners is None else listeners
-
-    def new(self, **kw: Any) -> AtlassianRetry:
-        retry = super().new(**kw)
-        retry.listeners = self.listeners
-        return retry
 
     def increment(
         self,
@@ -99,7 +86,7 @@ class AtlassianRetry(Retry):
                 return self.get_backoff_time()
 
     def sleep(self, response: Any = None) -> None:
-        """Wait before the next try; tell the listeners when the server asked for it.
+        """Wait before the next try.
 
         A dropped connection (no response) is retried at once the first time: it is
         most often a keep-alive connection the server had closed.
@@ -109,7 +96,5 @@ class AtlassianRetry(Retry):
         else:
             asked = self.get_retry_after(response)
             wait = self.get_backoff_time() if asked is None else asked
-            for listener in list(self.listeners):
-                listener(wait)
         if wait > 0:
             time.sleep(wait)

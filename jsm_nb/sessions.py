@@ -3,7 +3,9 @@
 A ``requests.Session`` whose auth (:class:`~jsm_nb.auth.BearerAuth`) takes a valid
 token from the :class:`~jsm_nb.tokens.TokenManager` (refreshed ahead of expiry,
 under locks) and re-sends a request once after a 401 that a refresh can cure; the
-token goes only to the API origin (:mod:`jsm_nb.auth`).
+token goes only to the API origin (:mod:`jsm_nb.auth`). Every request to the API
+host is paced by the app's :class:`~jsm_nb.limits.Pacer` and retried as Atlassian
+advises (:mod:`jsm_nb.pacing`).
 
 requests-oauthlib's ``OAuth2Session`` is jsm_nb's OAuth layer, held behind one
 small adapter, :class:`~jsm_nb.oauth.TokenEndpoint`: the code exchange and the
@@ -29,7 +31,7 @@ from .config import Config
 from .context import CONTEXT
 from .errors import ApiError, ConfigError
 from .origin import origin_of
-from .retry import AtlassianRetry, ThrottleListener
+from .pacing import PacingAdapter
 from .site_choice import Site, choose_site, chosen_site
 from .store import Store
 from .tokens import TokenManager
@@ -39,13 +41,11 @@ if TYPE_CHECKING:
 
 __all__ = ["JsmSession", "session"]
 
-RETRY_STATUSES = (429, 502, 503, 504)
-
 
 def _no_answer(error: requests.RequestException, timeout: Any) -> str:
     """What went wrong when no (whole) answer arrived, and what to do; never a token."""
-    # After its retries urllib3 reports the last failure as the reason of a MaxRetryError,
-    # which requests wraps in a ConnectionError whatever that failure was.
+    # urllib3 reports a failure as the reason of a MaxRetryError (it retries nothing itself,
+    # jsm_nb.pacing does), which requests wraps in a ConnectionError whatever it was.
     wrapped = error.args[0] if error.args else None
     reason = wrapped.reason if isinstance(wrapped, urllib3.exceptions.MaxRetryError) else error
     if isinstance(reason, (requests.exceptions.SSLError, urllib3.exceptions.SSLError)):
@@ -78,9 +78,9 @@ class JsmSession(requests.Session):
     (not even a site URL from ``_links``), redirects included; a URL that parsers
     could read as naming different hosts is refused (:class:`TokenRefused`).
 
-    Idempotent requests are retried after 429, 502, 503, 504 and dropped
-    connections, honouring ``Retry-After``; each wait is reported to the
-    callables in ``throttle_listeners``.
+    Requests to the API host go through the app's :class:`~jsm_nb.limits.Pacer`
+    (:attr:`pacer`): paced under Atlassian's burst limits, stopped while a quota is
+    spent, retried as :mod:`jsm_nb.pacing` says.
 
     Use :func:`jsm_nb.session` to get one.
     """
@@ -89,29 +89,33 @@ class JsmSession(requests.Session):
         super().__init__()
         self.config = config
         self.api_url = config.api_url
+        self.pacer = CONTEXT.pacer(config.client_id)
         self.site = site
         self.tokens = tokens
-        self.throttle_listeners: list[ThrottleListener] = []
         self.field_catalogue: Catalogue | None = None  # the site's fields, fetched on first use
         self.api_origin = origin_of(config.api_url)
         self.auth = BearerAuth(tokens, self.api_origin)
-        retry = AtlassianRetry(
-            total=config.max_retries,
-            status_forcelist=RETRY_STATUSES,
-            backoff_factor=config.backoff,
-            raise_on_status=False,
-            listeners=self.throttle_listeners,
-        )
         for prefix in ("https://", "http://"):  # redirects off the API origin use these
             self.mount(prefix, TokenGuardAdapter(self.api_origin))
         self.mount(
             f"{self.api_url}/",
-            TokenGuardAdapter(self.api_origin, pool_maxsize=16, max_retries=retry),
+            PacingAdapter(self.api_origin, self.pacer, config, pool_maxsize=16),
         )
 
     def __repr__(self) -> str:
         site = self.site.name if self.site else None
         return f"<JsmSession site={site!r} api_url={self.api_url!r}>"
+
+    @property
+    def site(self) -> Site | None:
+        """The site that relative paths go to."""
+        return self._site
+
+    @site.setter
+    def site(self, site: Site | None) -> None:
+        self._site = site
+        if site is not None:  # named in RateLimited's messages and jsm_nb.usage()
+            self.pacer.name_site(site.id, site.name)
 
     @property
     def base_url(self) -> str:

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 import jsm_nb
-from jsm_nb import paging
+from jsm_nb import cost, paging
 from jsm_nb.errors import ApiError
 from jsm_nb.sandbox.server import normalise_path
 
@@ -37,7 +37,6 @@ class Listing:
         self.rows = [{"n": n} for n in range(rows)]
         self.cap = cap
         self.asked: list[tuple[int, int]] = []
-        self.throttle_listeners: list[Callable[[float], None]] = []
         self.lock = threading.Lock()
 
     def get(self, path: str, params: dict[str, Any], headers: Any = None) -> requests.Response:
@@ -145,13 +144,7 @@ def test_a_failing_page_raises_and_nothing_is_returned() -> None:
         paging.fetch(listing, "/x", limit=10, concurrency=4)  # type: ignore[arg-type]
 
 
-def test_the_throttle_listener_is_removed_after_the_fetch() -> None:
-    listing = Listing(100, cap=lambda start: 10)
-    paging.fetch(listing, "/x", concurrency=3)  # type: ignore[arg-type]
-    assert listing.throttle_listeners == []
-
-
-# --- The ordered, bounded, throttled map ----------------------------------------------------
+# --- The ordered, bounded map ----------------------------------------------------------------
 
 
 class InFlight:
@@ -176,7 +169,7 @@ class InFlight:
 
 def test_ordered_map_keeps_order_and_never_exceeds_its_width() -> None:
     work = InFlight()
-    assert list(paging.ordered_map(work, range(60), paging.Throttle(4))) == list(range(60))
+    assert list(paging.ordered_map(work, range(60), 4)) == list(range(60))
     assert 1 < max(work.at_start.values()) <= 4
 
 
@@ -190,7 +183,7 @@ def test_ordered_map_takes_items_only_as_room_frees_up() -> None:
             yield n
             n += 1
 
-    results = paging.ordered_map(lambda n: n, endless(), paging.Throttle(3))
+    results = paging.ordered_map(lambda n: n, endless(), 3)
     assert [next(results) for _ in range(5)] == [0, 1, 2, 3, 4]
     results.close()
     assert len(taken) <= 5 + 3
@@ -204,40 +197,29 @@ def test_ordered_map_raises_the_first_failure_in_order() -> None:
 
     seen: list[int] = []
     with pytest.raises(ValueError, match="3"):
-        seen.extend(paging.ordered_map(work, range(10), paging.Throttle(4)))
+        seen.extend(paging.ordered_map(work, range(10), 4))
     assert seen == [0, 1, 2]
 
 
-def test_a_throttle_halves_the_width_down_to_one_and_pauses_new_work(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    throttle = paging.Throttle(8)
-    slept: list[float] = []
-    monkeypatch.setattr(paging.time, "sleep", slept.append)
-    throttle(2.0)
-    assert throttle.width == 4
-    throttle.hold()
-    assert len(slept) == 1
-    assert 1.0 < slept[0] <= 2.0
-    for _ in range(5):
-        throttle(0.0)
-    assert throttle.width == 1
+def test_ordered_map_needs_a_width_of_one_at_least() -> None:
     with pytest.raises(ValueError, match="at least 1"):
-        paging.Throttle(0)
+        list(paging.ordered_map(lambda n: n, range(3), 0))
 
 
-def test_lowering_the_width_mid_run_lowers_the_requests_in_flight() -> None:
-    throttle = paging.Throttle(4)
+def test_ordered_map_runs_each_item_in_the_callers_context() -> None:
+    seen: list[object] = []
+    with cost.metered() as meter:
+        list(paging.ordered_map(lambda n: seen.append(cost.current()), range(8), 4))
+    assert {found.parent for found in seen} == {meter}  # one meter for the tasks, on the fetch's
 
-    def throttled_at_ten(n: int) -> None:
-        if n == 10:
-            throttle(0.0)
-            throttle(0.0)  # width 1 from here
+    def one_request(n: int) -> None:
+        current = cost.current()
+        assert current is not None
+        current.add(cost.Cost(requests=1))
 
-    work = InFlight(throttled_at_ten)
-    assert list(paging.ordered_map(work, range(40), throttle)) == list(range(40))
-    assert max(work.at_start[n] for n in range(20)) > 1
-    assert max(work.at_start[n] for n in range(20, 40)) == 1
+    with cost.metered() as meter:
+        list(paging.ordered_map(one_request, range(8), 4))
+    assert meter.cost().requests == 8  # every thread's requests count on the fetch's meter
 
 
 # --- Against the sandbox, over HTTP ---------------------------------------------------------
@@ -297,48 +279,31 @@ def test_sandbox_concurrency_keeps_order_without_duplicates(
     assert keys(paging.fetch(session, REQUESTS, concurrency=concurrency)) == expected
 
 
-class SpyThrottle(paging.Throttle):
-    made: list[SpyThrottle] = []  # noqa: RUF012 - a record of the instances, on purpose
-
-    def __init__(self, width: int) -> None:
-        super().__init__(width)
-        self.waits: list[float] = []
-        SpyThrottle.made.append(self)
-
-    def __call__(self, wait: float) -> None:
-        self.waits.append(wait)
-        super().__call__(wait)
-
-
-@pytest.fixture
-def spy(monkeypatch: pytest.MonkeyPatch) -> list[SpyThrottle]:
-    SpyThrottle.made = []
-    monkeypatch.setattr(paging, "Throttle", SpyThrottle)
-    return SpyThrottle.made
-
-
-def test_sandbox_429_midway_is_waited_out_and_lowers_concurrency(
-    small: tuple[Any, jsm_nb.JsmSession], expected: list[str], spy: list[SpyThrottle]
+def test_sandbox_429_midway_is_waited_out_and_slows_that_endpoint(
+    small: tuple[Any, jsm_nb.JsmSession], expected: list[str]
 ) -> None:
     sb, session = small
     sb.faults.rate_limit(every=6, retry_after=1, paths="*/servicedeskapi/request")
-    records = paging.fetch(session, REQUESTS, concurrency=4)
+    with cost.metered() as meter:
+        records = paging.fetch(session, REQUESTS, concurrency=4)
     assert keys(records) == expected
     assert requests_made(sb) > 12  # the 429s were answered, and retried
-    (throttle,) = spy
-    assert throttle.waits
-    assert set(throttle.waits) == {1.0}  # Retry-After, as sent
-    assert throttle.width < 4
-    assert session.throttle_listeners == []
+    assert meter.throttle_waits
+    assert set(meter.throttle_waits) == {1.0}  # Retry-After, as sent
+    assert meter.cost().retries == len(meter.throttle_waits)
+    buckets = session.pacer.snapshot()["sites"][session.site.id]["buckets"]  # type: ignore[union-attr]
+    assert buckets["GET /rest/servicedeskapi/request"]["rate"] < 95  # AIMD's decrease
+    assert buckets["GET /rest/servicedeskapi/request"]["throttled"] == len(meter.throttle_waits)
 
 
 def test_sandbox_503_midway_is_retried(
-    small: tuple[Any, jsm_nb.JsmSession], expected: list[str], spy: list[SpyThrottle]
+    small: tuple[Any, jsm_nb.JsmSession], expected: list[str]
 ) -> None:
     sb, session = small
     sb.faults.fail(status=503, every=5, paths="*/servicedeskapi/request")
-    assert keys(paging.fetch(session, REQUESTS, concurrency=4)) == expected
-    assert spy[0].waits  # backoff without Retry-After, reported to the engine
+    with cost.metered() as meter:
+        assert keys(paging.fetch(session, REQUESTS, concurrency=4)) == expected
+    assert meter.throttle_waits  # backoff without Retry-After
 
 
 def test_sandbox_dropped_connections_are_retried(

@@ -156,14 +156,18 @@ def _scenario(sb: Sandbox, shown: Shown, capsys: pytest.CaptureFixture[str]) -> 
     sb.faults.truncate()
     shown.error("api cut off", lambda: s.get(SERVICEDESKS), jsm_nb.ApiError)
     sb.faults.clear()
-    for status in (429, 502, 503):
-        if status == 429:
-            sb.faults.rate_limit(retry_after=3600)
-        else:
-            sb.faults.fail(status)
+    for status in (502, 503):
+        sb.faults.fail(status)
         response = s.get(SERVICEDESKS)
         shown.object(f"api {status}", jsm_nb.ApiError.from_response(response))
         sb.faults.clear()
+    sb.faults.rate_limit(retry_after=3600)  # holds its endpoint for an hour: another one
+    held = "/rest/servicedeskapi/organization"
+    shown.error("api 429 for an hour", lambda: s.get(held), jsm_nb.RateLimited)
+    sb.faults.clear()
+    shown.error("api endpoint held", lambda: s.get(held), jsm_nb.RateLimited)
+    shown.object("usage", jsm_nb.usage(s))
+    shown.texts["usage html"] = jsm_nb.usage(s)._repr_html_()
     shown.error("api failing midway", lambda: _midway(sb, s), jsm_nb.ApiError)
     sb.faults.clear()
     bad_status = lambda: api.customer_requests(session=s, status="sometimes")  # noqa: E731

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 import jsm_nb
-from jsm_nb import AuthorizationError, LoginRequired
+from jsm_nb import AuthorizationError, LoginRequired, cost
 from jsm_nb.entries import login_entry
 from jsm_nb.sandbox import Sandbox
 
@@ -229,18 +229,19 @@ def test_wrong_secret_at_refresh_is_not_login_required(sb: Sandbox) -> None:
 
 def test_429_503_and_dropped_connections_are_retried(sb: Sandbox, signed_in: jsm_nb.Config) -> None:
     s = jsm_nb.session(signed_in)
-    waits: list[float] = []
-    s.throttle_listeners.append(waits.append)
-    sb.faults.rate_limit(every=2, retry_after=1)
-    assert all(s.get(SERVICEDESKS).ok for _ in range(4))
-    sb.faults.clear()
-    sb.faults.fail(status=503, every=2, retry_after=0)
-    assert all(s.get(SERVICEDESKS).ok for _ in range(4))
-    sb.faults.clear()
-    sb.faults.drop(every=2)
-    assert all(s.get(SERVICEDESKS).ok for _ in range(4))
+    with cost.metered() as meter:
+        sb.faults.rate_limit(every=2, retry_after=1)
+        assert all(s.get(SERVICEDESKS).ok for _ in range(4))
+        sb.faults.clear()
+        sb.faults.fail(status=503, every=2, retry_after=0)
+        assert all(s.get(SERVICEDESKS).ok for _ in range(4))
+        sb.faults.clear()
+        sb.faults.drop(every=2)
+        assert all(s.get(SERVICEDESKS).ok for _ in range(4))
     # every second request was refused: 3 times in each run of 4 calls
-    assert waits == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0]  # dropped connections are not throttling
+    assert meter.throttle_waits == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0]  # drops are not throttling
+    assert meter.cost().retries == 9
+    assert meter.cost().requests == 3 * 7
     assert sb.stats.requests_per_path  # the sandbox saw them all
 
 

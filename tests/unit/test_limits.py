@@ -21,6 +21,7 @@ import pytest
 from urllib3.util.retry import RequestHistory
 
 from jsm_nb import limits
+from jsm_nb.context import Context
 from jsm_nb.cost import Cost, estimate_points
 from jsm_nb.endpoints import documented_rate, endpoint
 from jsm_nb.errors import ApiError, RateLimited
@@ -858,16 +859,19 @@ def test_costs_add_up_and_stay_plain_values() -> None:
 
 
 def test_one_pacer_per_app_for_every_thread() -> None:
+    context = Context()
     seen: list[Pacer] = []
     threads = [
-        threading.Thread(target=lambda: seen.append(limits.pacer("app-a"))) for _ in range(8)
+        threading.Thread(target=lambda: seen.append(context.pacer("app-a"))) for _ in range(8)
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert all(found is limits.pacer("app-a") for found in seen)
-    assert limits.pacer("app-b") is not limits.pacer("app-a")
+    assert all(found is context.pacer("app-a") for found in seen)
+    assert context.pacer("app-b") is not context.pacer("app-a")
+    context.reset()
+    assert context.pacer("app-a") not in seen  # reset forgets them
 
 
 def test_the_snapshot_is_plain_data(pacer: Pacer) -> None:

@@ -63,6 +63,7 @@ PUBLIC = {
         "InvalidArgument",
         "JsmError",
         "LoginRequired",
+        "RateLimited",
         "TokenRefused",
         "TokenStoreError",
     ],
@@ -88,7 +89,7 @@ PUBLIC = {
         "sla",
         "styled",
     ],
-    "notebook": ["show_traceback"],
+    "notebook": ["Usage", "show_traceback", "usage"],
 }
 
 
