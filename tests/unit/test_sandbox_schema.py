@@ -146,6 +146,16 @@ LISTS = [
     (f"{JSM}/servicedesk/4/organization", {"limit": "8"}, {}),
     (f"{JSM}/servicedesk/1/customer", {"limit": "40"}, OPT_IN),
     (f"{JSM}/servicedesk/1/customer", {"query": "a"}, OPT_IN),
+    (f"{JSM}/servicedesk/1/requesttype/1/field", {}, {}),
+    (f"{JSM}/servicedesk/HR/requesttype/9/field", {}, {}),
+    (f"{JSM}/servicedesk/1/requesttypegroup", {"limit": "2"}, {}),
+    (f"{JSM}/knowledgebase/article", {"query": "password", "limit": "1"}, {}),
+    (f"{JSM}/knowledgebase/article", {"query": "no such words"}, {}),
+    (f"{JSM}/servicedesk/HR/knowledgebase/article", {"query": "leave", "highlight": "true"}, {}),
+    (f"{JSM}/servicedesk/1/queue/3", {"includeCount": "true"}, {}),
+    (f"{JSM}/servicedesk/CS/queue/20", {}, {}),
+    (f"{JSM}/info", {}, {}),
+    (f"{JSM}/organization/1/user", {"limit": "3"}, {}),
 ]
 
 
@@ -170,6 +180,14 @@ ERRORS = [
     (f"{JSM}/servicedesk/1/customer", {}, {}, 412),
     (f"{JSM}/requesttype", {}, {}, 412),
     (f"{JSM}/no/such/thing", {}, {}, 404),
+    (f"{JSM}/request/ITH-1/feedback", {}, {}, 412),
+    (f"{JSM}/request/NOPE-1/feedback", {}, OPT_IN, 404),
+    (f"{JSM}/servicedesk/1/requesttype/9/field", {}, {}, 404),
+    (f"{JSM}/servicedesk/99/requesttypegroup", {}, {}, 404),
+    (f"{JSM}/knowledgebase/article", {}, {}, 400),
+    (f"{JSM}/servicedesk/1/knowledgebase/article", {}, {}, 400),
+    (f"{JSM}/servicedesk/1/queue/99", {}, {}, 404),
+    (f"{JSM}/organization/9999/user", {}, {}, 404),
 ]
 
 
@@ -325,6 +343,23 @@ def test_sla_fields_hold_the_cycles_of_the_sla_listing(site: SiteData) -> None:
         assert status == 200
         fields = issue["fields"]
         assert body["values"] == [fields["customfield_10020"], fields["customfield_10021"]]
+
+
+def test_feedback_answers_match_the_spec_and_the_satisfaction_field(
+    site: SiteData, spec: dict[str, Any]
+) -> None:
+    issues = search_page(site, "customfield_10013", "project = HR")
+    assert any(i["fields"]["customfield_10013"] is None for i in issues)
+    assert any(i["fields"]["customfield_10013"] is not None for i in issues)
+    for issue in issues:
+        path = f"{JSM}/request/{issue['key']}/feedback"
+        status, body, _ = jsm.dispatch(site, "GET", path, {}, OPT_IN, ANALYST_ACCOUNT_ID)
+        assert status == 200
+        assert_valid(spec, schema_for(spec, path, status), body)
+        satisfaction = issue["fields"]["customfield_10013"] or {}
+        assert body == {"type": "csat"} | {
+            k: v for k, v in satisfaction.items() if k in ("rating", "comment")
+        }
 
 
 def test_satisfaction_has_a_rating_for_some_resolved_requests_only(site: SiteData) -> None:
