@@ -372,3 +372,13 @@ def test_satisfaction_has_a_rating_for_some_resolved_requests_only(site: SiteDat
         assert fields["customfield_10014"] is not None
         assert fields["customfield_10013"]["rating"] in range(1, 6)
         assert set(fields["customfield_10013"]) <= {"_links", "rating", "comment"}
+
+
+def test_satisfaction_comments_follow_the_rating(site: SiteData) -> None:
+    praise = {"Great help, thanks!", "Quick and friendly, thank you."}
+    complaints = {"Nobody replied for days.", "I had to explain the problem twice."}
+    answers = [data.feedback(site, r) for r in site.requests]
+    commented = [a for a in answers if a is not None and a.comment is not None]
+    assert {a.rating for a in commented} == {1, 2, 3, 4, 5}
+    assert not [a for a in commented if a.rating <= 2 and a.comment in praise]
+    assert not [a for a in commented if a.rating >= 4 and a.comment in complaints]
