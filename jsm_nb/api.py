@@ -2,8 +2,9 @@
 
 Each helper is its path, its paging style and its frame (:mod:`jsm_nb.frames`),
 run by the one pagination engine (:mod:`jsm_nb.paging`). Every helper takes
-these keyword options (:class:`Options`; :func:`me` and :func:`sites`, one
-request each, take only ``session`` and ``raw``):
+these keyword options (:class:`Options`; :func:`me`, :func:`sites`, :func:`info`,
+:func:`queue` and :func:`request_type_fields`, one request each, take only
+``session`` and ``raw``):
 
 session : JsmSession, optional
     The signed-in session; ``jsm_nb.session()`` by default.
