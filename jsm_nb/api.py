@@ -1233,6 +1233,7 @@ def request_type_fields(
         - ``default_values`` (object): the same, for the defaults
     """
     type_id = _required_id(request_type, "request_type", "12 (see jsm_nb.request_types())")
+    raw = _bool(raw, "raw")  # checked before a project key's lookup
     found: Options = {"session": options.get("session")}
     path = f"{JSM}/servicedesk/{_desk(service_desk, found)}/requesttype/{type_id}/field"
     return _object(frames.REQUEST_TYPE_FIELDS, path, session=found["session"], raw=raw)
@@ -1394,6 +1395,7 @@ def queue(
     """
     wanted = _required_id(queue_id, "queue_id", "5 (see jsm_nb.queues())")
     params = {"includeCount": _flag(include_count, "include_count")}
+    raw = _bool(raw, "raw")  # checked before a project key's lookup
     found: Options = {"session": options.get("session")}
     path = f"{JSM}/servicedesk/{_desk(service_desk, found)}/queue/{wanted}"
     return _object(frames.QUEUES, path, params, session=found["session"], raw=raw)
