@@ -2,8 +2,9 @@
 
 Each helper is its path, its paging style and its frame (:mod:`jsm_nb.frames`),
 run by the one pagination engine (:mod:`jsm_nb.paging`). Every helper takes
-these keyword options (:class:`Options`; :func:`me` and :func:`sites`, one
-request each, take only ``session`` and ``raw``):
+these keyword options (:class:`Options`; :func:`me`, :func:`sites`, :func:`info`,
+:func:`queue` and :func:`request_type_fields`, one request each, take only
+``session`` and ``raw``):
 
 session : JsmSession, optional
     The signed-in session; ``jsm_nb.session()`` by default.
@@ -49,16 +50,19 @@ Every frame carries what it cost in ``frame.attrs["jsm_nb"]``: ``requests`` sent
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import numbers
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 
 from . import catalogue, cost, frames, paging
+from . import progress as progress_bar
 from .errors import ApiError, InvalidArgument
 
 if TYPE_CHECKING:
@@ -73,17 +77,25 @@ __all__ = [
     "Records",
     "Single",
     "approvals",
+    "articles",
     "comments",
     "customer_requests",
     "customers",
+    "feedback",
     "fields",
     "frame",
+    "info",
     "jql",
     "me",
+    "organization_users",
     "organizations",
+    "participants",
+    "queue",
     "queue_issues",
     "queues",
     "request_status_history",
+    "request_type_fields",
+    "request_type_groups",
     "request_types",
     "service_desks",
     "sites",
@@ -296,15 +308,90 @@ def _request_path(listing: str) -> str:
     return f"{JSM}/request/{{key}}/{listing}"
 
 
-def _single(spec: frames.Spec, path: str, session: JsmSession | None, raw: bool) -> Result:
-    """One unpaged answer of the API host (an object or a list of them), as a frame."""
+def _object(
+    spec: frames.Spec,
+    path: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    session: JsmSession | None = None,
+    raw: bool = False,
+    gateway: bool = False,
+) -> Result:
+    """One unpaged answer (an object, or a list of them), as ``spec``'s frame.
+
+    ``path`` is on the site (``/rest/servicedeskapi/info``), or with ``gateway``
+    on the API host itself (``/me``). The result's ``attrs["jsm_nb"]`` is what it cost.
+    """
     raw = _bool(raw, "raw")
     opened = _session(session)
     with cost.metered() as spent:
-        body = paging.get_json(opened, f"{opened.api_url}{path}")
+        body = paging.get_json(opened, f"{opened.api_url}{path}" if gateway else path, params)
     records = body if isinstance(body, list) else [body]
     result: Result = Records(records) if raw else frames.to_frame(records, spec)
     result.attrs["jsm_nb"] = spent.cost().as_attrs()
+    return result
+
+
+def _per_key_objects(
+    spec: frames.Spec,
+    label: str,
+    path: str,
+    keys: Keys,
+    *,
+    experimental: bool = False,
+    missing: Missing = "raise",
+    session: JsmSession | None = None,
+    concurrency: int = paging.DEFAULT_CONCURRENCY,
+    max_rows: int | None = None,
+    progress: bool | None = None,
+    raw: bool = False,
+    wait: bool = False,
+) -> Result:
+    """One unpaged object per key of ``keys`` (``path`` has ``{key}``), as :func:`_listing` gives.
+
+    Each record gets its key as ``issueKey``; keys whose request does not exist raise
+    once all are fetched, or with ``missing="skip"`` are left out and listed in
+    ``attrs["skipped_keys"]``.
+    """
+    paging.check_options(concurrency=concurrency, max_rows=max_rows)
+    raw = _bool(raw, "raw")
+    if progress is not None:
+        progress = _bool(progress, "progress")
+    skip = _choice(_MISSING, missing, "missing") == "skip"
+    unique = _texts(keys, "keys", "request keys such as 'ITH-42'")
+    opened = _session(session)
+    wanted = unique if max_rows is None else unique[:max_rows]
+
+    def one(key: str) -> Record | None:
+        try:
+            body = paging.get_json(
+                opened, path.format(key=quote(key, safe="")), experimental=experimental
+            )
+        except ApiError as error:
+            if error.status != 404:
+                raise
+            return None
+        return {**body, "issueKey": key}
+
+    records: list[Record] = []
+    skipped: list[str] = []
+    label = f"{label} of {len(wanted):,} request{'' if len(wanted) == 1 else 's'}"
+    with (
+        cost.metered(wait=_bool(wait, "wait")) as spent,
+        progress_bar.bar(progress, label, len(wanted)) as bar,
+        contextlib.closing(paging.ordered_map(one, wanted, concurrency)) as found,
+    ):
+        for key, record in zip(wanted, found, strict=True):
+            if record is None:
+                skipped.append(key)
+            else:
+                records.append(record)
+            bar.update(1)
+    if skipped and not skip:
+        raise _missing_keys(path, skipped, len(wanted))
+    result: Result = Records(records) if raw else frames.to_frame(records, spec)
+    result.attrs["jsm_nb"] = spent.cost().as_attrs()
+    result.attrs["skipped_keys"] = skipped
     return result
 
 
@@ -413,7 +500,7 @@ def me(*, raw: bool = False, **options: Unpack[Single]) -> Result:
         - ``locale`` (string)
         - ``picture`` (string): the avatar's URL
     """
-    return _single(frames.ME, "/me", options.get("session"), raw)
+    return _object(frames.ME, "/me", session=options.get("session"), raw=raw, gateway=True)
 
 
 @overload
@@ -437,7 +524,7 @@ def sites(*, raw: bool = False, **options: Unpack[Single]) -> Result:
         - ``avatar_url`` (string)
     """
     path = "/oauth/token/accessible-resources"
-    return _single(frames.SITES, path, options.get("session"), raw)
+    return _object(frames.SITES, path, session=options.get("session"), raw=raw, gateway=True)
 
 
 @overload
@@ -1045,6 +1132,361 @@ def customers(
     return _listing(
         frames.CUSTOMERS, "Customers", path, params, experimental=True, raw=raw, **options
     )
+
+
+@overload
+def feedback(
+    keys: Keys, *, raw: Literal[False] = False, **options: Unpack[PerRequest]
+) -> pd.DataFrame: ...
+@overload
+def feedback(keys: Keys, *, raw: Literal[True], **options: Unpack[PerRequest]) -> Records: ...
+@overload
+def feedback(keys: Keys, *, raw: bool = False, **options: Unpack[PerRequest]) -> Result: ...
+def feedback(keys: Keys, *, raw: bool = False, **options: Unpack[PerRequest]) -> Result:
+    """The customers' satisfaction (CSAT) answers to requests (an experimental JSM endpoint).
+
+    The same ratings as the ``Satisfaction`` field of :func:`jql`, one request per key;
+    for a whole project, ``jql(..., fields=[..., "Satisfaction"])`` takes a few requests.
+
+    Parameters
+    ----------
+    keys : str or iterable of str
+        One request key or many.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per request:
+
+        - ``issue_key`` (string)
+        - ``rating`` (Int64): 1 to 5; missing when the customer has not answered
+        - ``comment`` (string): the customer's comment, if any
+    """
+    path = _request_path("feedback")
+    return _per_key_objects(
+        frames.FEEDBACK, "Feedback", path, keys, experimental=True, raw=raw, **options
+    )
+
+
+@overload
+def participants(
+    keys: Keys, *, raw: Literal[False] = False, **options: Unpack[PerRequest]
+) -> pd.DataFrame: ...
+@overload
+def participants(keys: Keys, *, raw: Literal[True], **options: Unpack[PerRequest]) -> Records: ...
+@overload
+def participants(keys: Keys, *, raw: bool = False, **options: Unpack[PerRequest]) -> Result: ...
+def participants(keys: Keys, *, raw: bool = False, **options: Unpack[PerRequest]) -> Result:
+    """The participants of requests: the people they are shared with.
+
+    Parameters
+    ----------
+    keys : str or iterable of str
+        One request key or many.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per participant of each request:
+
+        - ``issue_key`` (string)
+        - ``account_id`` (string)
+        - ``display_name`` (string)
+        - ``email_address`` (string): missing when hidden
+        - ``active`` (boolean)
+        - ``time_zone`` (string)
+    """
+    path = _request_path("participant")
+    return _listing(frames.PARTICIPANTS, "Participants", path, keys=keys, raw=raw, **options)
+
+
+@overload
+def request_type_fields(
+    service_desk: ServiceDesk,
+    request_type: int | str,
+    *,
+    raw: Literal[False] = False,
+    **options: Unpack[Single],
+) -> pd.DataFrame: ...
+@overload
+def request_type_fields(
+    service_desk: ServiceDesk,
+    request_type: int | str,
+    *,
+    raw: Literal[True],
+    **options: Unpack[Single],
+) -> Records: ...
+@overload
+def request_type_fields(
+    service_desk: ServiceDesk,
+    request_type: int | str,
+    *,
+    raw: bool = False,
+    **options: Unpack[Single],
+) -> Result: ...
+def request_type_fields(
+    service_desk: ServiceDesk,
+    request_type: int | str,
+    *,
+    raw: bool = False,
+    **options: Unpack[Single],
+) -> Result:
+    """The fields a request type's portal form asks for.
+
+    Parameters
+    ----------
+    service_desk : int or str
+        The service desk's id or project key.
+    request_type : int or str
+        The request type's id (see :func:`request_types`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per field, in the form's order (``raw=True`` gives Atlassian's one
+        record, with ``canRaiseOnBehalfOf`` and ``canAddRequestParticipants``):
+
+        - ``field_id`` (string): such as ``summary`` or ``customfield_10050``
+        - ``name`` (string): the form's label
+        - ``description`` (string)
+        - ``required`` (boolean)
+        - ``visible`` (boolean)
+        - ``schema_type`` (string): such as ``string`` or ``option``
+        - ``items`` (string): for lists, what they hold
+        - ``system`` (string): a system field's name
+        - ``custom_type`` (string): a custom field's plugin key
+        - ``valid_values`` (object): Atlassian's list of ``{"value", "label", "children"}``
+        - ``default_values`` (object): the same, for the defaults
+    """
+    type_id = _required_id(request_type, "request_type", "12 (see jsm_nb.request_types())")
+    raw = _bool(raw, "raw")  # checked before a project key's lookup
+    found: Options = {"session": options.get("session")}
+    path = f"{JSM}/servicedesk/{_desk(service_desk, found)}/requesttype/{type_id}/field"
+    return _object(frames.REQUEST_TYPE_FIELDS, path, session=found["session"], raw=raw)
+
+
+@overload
+def request_type_groups(
+    service_desk: ServiceDesk, *, raw: Literal[False] = False, **options: Unpack[Options]
+) -> pd.DataFrame: ...
+@overload
+def request_type_groups(
+    service_desk: ServiceDesk, *, raw: Literal[True], **options: Unpack[Options]
+) -> Records: ...
+@overload
+def request_type_groups(
+    service_desk: ServiceDesk, *, raw: bool = False, **options: Unpack[Options]
+) -> Result: ...
+def request_type_groups(
+    service_desk: ServiceDesk, *, raw: bool = False, **options: Unpack[Options]
+) -> Result:
+    """A service desk's request type groups: the portal's sections.
+
+    Parameters
+    ----------
+    service_desk : int or str
+        The service desk's id or project key.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group (:func:`request_types` gives each type's ``group_ids``):
+
+        - ``group_id`` (string)
+        - ``name`` (string)
+    """
+    path = f"{JSM}/servicedesk/{_desk(service_desk, options)}/requesttypegroup"
+    return _listing(frames.REQUEST_TYPE_GROUPS, "Request type groups", path, raw=raw, **options)
+
+
+@overload
+def articles(
+    query: str,
+    service_desk: ServiceDesk | None = None,
+    *,
+    raw: Literal[False] = False,
+    **options: Unpack[Options],
+) -> pd.DataFrame: ...
+@overload
+def articles(
+    query: str,
+    service_desk: ServiceDesk | None = None,
+    *,
+    raw: Literal[True],
+    **options: Unpack[Options],
+) -> Records: ...
+@overload
+def articles(
+    query: str,
+    service_desk: ServiceDesk | None = None,
+    *,
+    raw: bool = False,
+    **options: Unpack[Options],
+) -> Result: ...
+def articles(
+    query: str,
+    service_desk: ServiceDesk | None = None,
+    *,
+    raw: bool = False,
+    **options: Unpack[Options],
+) -> Result:
+    """Knowledge base articles found by a search: of every service desk, or of one.
+
+    Parameters
+    ----------
+    query : str
+        The words to search for (Atlassian requires them), such as ``"password"``.
+    service_desk : int or str, optional
+        Only this service desk's knowledge base (id or project key).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per article, in Atlassian's order:
+
+        - ``title`` (string)
+        - ``excerpt`` (string): the part that matches
+        - ``source_type`` (string): ``confluence``
+        - ``page_id`` (string): the Confluence page's id
+        - ``space_key`` (string): its Confluence space
+        - ``iframe_src`` (string): the URL of the article's body
+    """
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidArgument(
+            f"query must be the words to search the knowledge base for, such as 'password', "
+            f"got {query!r}."
+        )
+    desk = "" if service_desk is None else f"/servicedesk/{_desk(service_desk, options)}"
+    path = f"{JSM}{desk}/knowledgebase/article"
+    params = {"query": query}
+    return _listing(frames.ARTICLES, "Articles", path, params, raw=raw, **options)
+
+
+@overload
+def queue(
+    service_desk: ServiceDesk,
+    queue_id: int | str,
+    *,
+    include_count: bool = True,
+    raw: Literal[False] = False,
+    **options: Unpack[Single],
+) -> pd.DataFrame: ...
+@overload
+def queue(
+    service_desk: ServiceDesk,
+    queue_id: int | str,
+    *,
+    include_count: bool = True,
+    raw: Literal[True],
+    **options: Unpack[Single],
+) -> Records: ...
+@overload
+def queue(
+    service_desk: ServiceDesk,
+    queue_id: int | str,
+    *,
+    include_count: bool = True,
+    raw: bool = False,
+    **options: Unpack[Single],
+) -> Result: ...
+def queue(
+    service_desk: ServiceDesk,
+    queue_id: int | str,
+    *,
+    include_count: bool = True,
+    raw: bool = False,
+    **options: Unpack[Single],
+) -> Result:
+    """One queue of a service desk.
+
+    Parameters
+    ----------
+    service_desk : int or str
+        The service desk's id or project key.
+    queue_id : int or str
+        The queue's id (see :func:`queues`).
+    include_count : bool
+        Ask for the queue's number of requests.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row, as :func:`queues` gives it:
+
+        - ``queue_id`` (string)
+        - ``name`` (string)
+        - ``jql`` (string): the queue's filter
+        - ``fields`` (object): the list of field ids the queue shows
+        - ``issue_count`` (Int64): missing unless ``include_count``
+    """
+    wanted = _required_id(queue_id, "queue_id", "5 (see jsm_nb.queues())")
+    params = {"includeCount": _flag(include_count, "include_count")}
+    raw = _bool(raw, "raw")  # checked before a project key's lookup
+    found: Options = {"session": options.get("session")}
+    path = f"{JSM}/servicedesk/{_desk(service_desk, found)}/queue/{wanted}"
+    return _object(frames.QUEUES, path, params, session=found["session"], raw=raw)
+
+
+@overload
+def info(*, raw: Literal[False] = False, **options: Unpack[Single]) -> pd.DataFrame: ...
+@overload
+def info(*, raw: Literal[True], **options: Unpack[Single]) -> Records: ...
+@overload
+def info(*, raw: bool = False, **options: Unpack[Single]) -> Result: ...
+def info(*, raw: bool = False, **options: Unpack[Single]) -> Result:
+    """The site's Jira Service Management version (``GET /rest/servicedeskapi/info``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row:
+
+        - ``version`` (string): such as ``10.3.0``
+        - ``platform_version`` (string): the Jira platform's
+        - ``build_date`` (datetime64[ms, UTC])
+        - ``build_change_set`` (string)
+        - ``licensed_for_use`` (boolean)
+        - ``url`` (string): the site's URL
+    """
+    return _object(frames.INFO, f"{JSM}/info", session=options.get("session"), raw=raw)
+
+
+@overload
+def organization_users(
+    organization: int | str, *, raw: Literal[False] = False, **options: Unpack[Options]
+) -> pd.DataFrame: ...
+@overload
+def organization_users(
+    organization: int | str, *, raw: Literal[True], **options: Unpack[Options]
+) -> Records: ...
+@overload
+def organization_users(
+    organization: int | str, *, raw: bool = False, **options: Unpack[Options]
+) -> Result: ...
+def organization_users(
+    organization: int | str, *, raw: bool = False, **options: Unpack[Options]
+) -> Result:
+    """The members of a customer organisation.
+
+    Parameters
+    ----------
+    organization : int or str
+        The organisation's id (see :func:`organizations`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per member:
+
+        - ``account_id`` (string)
+        - ``display_name`` (string)
+        - ``email_address`` (string): missing when hidden
+        - ``active`` (boolean)
+        - ``time_zone`` (string)
+    """
+    wanted = _required_id(organization, "organization", "3 (see jsm_nb.organizations())")
+    path = f"{JSM}/organization/{wanted}/user"
+    return _listing(frames.ORGANIZATION_USERS, "Organisation members", path, raw=raw, **options)
 
 
 @overload

@@ -38,16 +38,23 @@ import pandas as pd
 
 __all__ = [
     "APPROVALS",
+    "ARTICLES",
     "COMMENTS",
     "CUSTOMERS",
+    "FEEDBACK",
     "FIELDS",
+    "INFO",
     "ISSUES",
     "KINDS",
     "ME",
     "ORGANIZATIONS",
+    "ORGANIZATION_USERS",
+    "PARTICIPANTS",
     "QUEUES",
     "REQUESTS",
     "REQUEST_TYPES",
+    "REQUEST_TYPE_FIELDS",
+    "REQUEST_TYPE_GROUPS",
     "SERVICE_DESKS",
     "SITES",
     "SLA",
@@ -594,7 +601,8 @@ ORGANIZATIONS = Spec(
     + columns(FLAG, scim_managed="scimManaged")
     + columns(DATE, created="created")
 )
-CUSTOMERS = Spec(
+# A JSM UserDTO: the columns of every listing of people.
+_IDENTITY = (
     columns(
         STRING,
         account_id="accountId",
@@ -603,6 +611,51 @@ CUSTOMERS = Spec(
     )
     + columns(FLAG, active="active")
     + columns(STRING, time_zone="timeZone")
+)
+CUSTOMERS = Spec(_IDENTITY)
+PARTICIPANTS = Spec(_ISSUE_KEY + _IDENTITY)
+ORGANIZATION_USERS = Spec(_IDENTITY)
+FEEDBACK = Spec(
+    _ISSUE_KEY + columns(COUNT, rating="rating") + columns(STRING, comment="comment.body")
+)
+
+
+def _request_type_fields(records: list[Record]) -> list[Record]:
+    """One row per field of each CustomerRequestCreateMetaDTO."""
+    return [field for record in records for field in record.get("requestTypeFields") or ()]
+
+
+REQUEST_TYPE_FIELDS = Spec(
+    columns(STRING, field_id="fieldId", name="name", description="description")
+    + columns(FLAG, required="required", visible="visible")
+    + columns(
+        STRING,
+        schema_type="jiraSchema.type",
+        items="jiraSchema.items",
+        system="jiraSchema.system",
+        custom_type="jiraSchema.custom",
+    )
+    + columns(OBJECT, valid_values="validValues", default_values="defaultValues"),
+    rows=_request_type_fields,
+)
+REQUEST_TYPE_GROUPS = Spec(columns(STRING, group_id="id", name="name"))
+ARTICLES = Spec(
+    columns(
+        STRING,
+        title="title",
+        excerpt="excerpt",
+        source_type="source.type",
+        page_id="source.pageId",
+        space_key="source.spaceKey",
+        iframe_src="content.iframeSrc",
+    )
+)
+INFO = Spec(
+    columns(STRING, version="version", platform_version="platformVersion")
+    + columns(DATE, build_date="buildDate")
+    + columns(STRING, build_change_set="buildChangeSet")
+    + columns(FLAG, licensed_for_use="isLicensedForUse")
+    + columns(STRING, url="_links.self")
 )
 FIELDS = Spec(
     columns(STRING, field_id="field_id", name="name")

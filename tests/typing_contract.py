@@ -39,6 +39,15 @@ def frames_by_default(s: jsm_nb.JsmSession) -> None:
     assert_type(jsm_nb.sla(jql="project = ITH"), pd.DataFrame)
     assert_type(jsm_nb.fields(), pd.DataFrame)
     assert_type(jsm_nb.frame("request/ITH-1/participant", limit=10), pd.DataFrame)
+    assert_type(jsm_nb.feedback(KEYS, missing="skip"), pd.DataFrame)
+    assert_type(jsm_nb.participants("ITH-1"), pd.DataFrame)
+    assert_type(jsm_nb.request_type_fields("ITH", 1), pd.DataFrame)
+    assert_type(jsm_nb.request_type_groups(1, max_rows=3), pd.DataFrame)
+    assert_type(jsm_nb.articles("password"), pd.DataFrame)
+    assert_type(jsm_nb.articles("leave", service_desk="HR"), pd.DataFrame)
+    assert_type(jsm_nb.queue("ITH", 5, include_count=False), pd.DataFrame)
+    assert_type(jsm_nb.info(session=s), pd.DataFrame)
+    assert_type(jsm_nb.organization_users(3), pd.DataFrame)
 
 
 def records_with_raw_true() -> None:
@@ -60,6 +69,14 @@ def records_with_raw_true() -> None:
     assert_type(jsm_nb.fields(raw=True), jsm_nb.Records)
     assert_type(jsm_nb.frame("organization", raw=True), jsm_nb.Records)
     assert_type(jsm_nb.sla("ITH-1", raw=True).attrs, dict[str, Any])
+    assert_type(jsm_nb.feedback("ITH-1", raw=True), jsm_nb.Records)
+    assert_type(jsm_nb.participants(KEYS, raw=True), jsm_nb.Records)
+    assert_type(jsm_nb.request_type_fields(1, "2", raw=True), jsm_nb.Records)
+    assert_type(jsm_nb.request_type_groups("HR", raw=True), jsm_nb.Records)
+    assert_type(jsm_nb.articles("vpn", 1, raw=True), jsm_nb.Records)
+    assert_type(jsm_nb.queue(1, "5", raw=True), jsm_nb.Records)
+    assert_type(jsm_nb.info(raw=True), jsm_nb.Records)
+    assert_type(jsm_nb.organization_users("3", raw=True), jsm_nb.Records)
 
 
 def records_are_lists_of_dicts() -> list[dict[str, Any]]:

@@ -45,6 +45,14 @@ CALLS: dict[str, tuple[Call, bool]] = {
     "customers": (lambda s: api.customers("CS", session=s), False),
     "jql": (lambda s: api.jql("project = HR", session=s), False),
     "fields": (lambda s: api.fields(session=s), False),
+    "feedback": (lambda s: api.feedback(KEYS, session=s), False),
+    "participants": (lambda s: api.participants(KEYS, session=s), False),
+    "request_type_fields": (lambda s: api.request_type_fields("ITH", 1, session=s), False),
+    "request_type_groups": (lambda s: api.request_type_groups("ITH", session=s), False),
+    "articles": (lambda s: api.articles("password", session=s), False),
+    "queue": (lambda s: api.queue("ITH", 1, session=s), False),
+    "info": (lambda s: api.info(session=s), False),
+    "organization_users": (lambda s: api.organization_users(1, session=s), False),
 }
 
 
@@ -104,6 +112,14 @@ def test_documented_columns_are_the_frames(jsm_shared_session: Shared) -> None:
         "me": frames.ME,
         "sites": frames.SITES,
         "fields": frames.FIELDS,
+        "feedback": frames.FEEDBACK,
+        "participants": frames.PARTICIPANTS,
+        "request_type_fields": frames.REQUEST_TYPE_FIELDS,
+        "request_type_groups": frames.REQUEST_TYPE_GROUPS,
+        "articles": frames.ARTICLES,
+        "queue": frames.QUEUES,
+        "info": frames.INFO,
+        "organization_users": frames.ORGANIZATION_USERS,
     }
     for name, spec in pairs.items():
         assert documented(getattr(api, name)) == {c.name: c.kind.dtype for c in spec.columns}
@@ -117,6 +133,9 @@ EMPTY: dict[str, Call] = {
     "approvals": lambda s: api.approvals([], session=s),
     "customers": lambda s: api.customers("CS", query="zzzqqq", session=s),
     "jql": lambda s: api.jql('project = HR AND created >= "2030-01-01"', session=s),
+    "feedback": lambda s: api.feedback([], session=s),
+    "participants": lambda s: api.participants([], session=s),
+    "articles": lambda s: api.articles("zzzqqq", session=s),
 }
 
 

@@ -146,6 +146,16 @@ LISTS = [
     (f"{JSM}/servicedesk/4/organization", {"limit": "8"}, {}),
     (f"{JSM}/servicedesk/1/customer", {"limit": "40"}, OPT_IN),
     (f"{JSM}/servicedesk/1/customer", {"query": "a"}, OPT_IN),
+    (f"{JSM}/servicedesk/1/requesttype/1/field", {}, {}),
+    (f"{JSM}/servicedesk/HR/requesttype/9/field", {}, {}),
+    (f"{JSM}/servicedesk/1/requesttypegroup", {"limit": "2"}, {}),
+    (f"{JSM}/knowledgebase/article", {"query": "password", "limit": "1"}, {}),
+    (f"{JSM}/knowledgebase/article", {"query": "no such words"}, {}),
+    (f"{JSM}/servicedesk/HR/knowledgebase/article", {"query": "leave", "highlight": "true"}, {}),
+    (f"{JSM}/servicedesk/1/queue/3", {"includeCount": "true"}, {}),
+    (f"{JSM}/servicedesk/CS/queue/20", {}, {}),
+    (f"{JSM}/info", {}, {}),
+    (f"{JSM}/organization/1/user", {"limit": "3"}, {}),
 ]
 
 
@@ -170,6 +180,14 @@ ERRORS = [
     (f"{JSM}/servicedesk/1/customer", {}, {}, 412),
     (f"{JSM}/requesttype", {}, {}, 412),
     (f"{JSM}/no/such/thing", {}, {}, 404),
+    (f"{JSM}/request/ITH-1/feedback", {}, {}, 412),
+    (f"{JSM}/request/NOPE-1/feedback", {}, OPT_IN, 404),
+    (f"{JSM}/servicedesk/1/requesttype/9/field", {}, {}, 404),
+    (f"{JSM}/servicedesk/99/requesttypegroup", {}, {}, 404),
+    (f"{JSM}/knowledgebase/article", {}, {}, 400),
+    (f"{JSM}/servicedesk/1/knowledgebase/article", {}, {}, 400),
+    (f"{JSM}/servicedesk/1/queue/99", {}, {}, 404),
+    (f"{JSM}/organization/9999/user", {}, {}, 404),
 ]
 
 
@@ -327,6 +345,23 @@ def test_sla_fields_hold_the_cycles_of_the_sla_listing(site: SiteData) -> None:
         assert body["values"] == [fields["customfield_10020"], fields["customfield_10021"]]
 
 
+def test_feedback_answers_match_the_spec_and_the_satisfaction_field(
+    site: SiteData, spec: dict[str, Any]
+) -> None:
+    issues = search_page(site, "customfield_10013", "project = HR")
+    assert any(i["fields"]["customfield_10013"] is None for i in issues)
+    assert any(i["fields"]["customfield_10013"] is not None for i in issues)
+    for issue in issues:
+        path = f"{JSM}/request/{issue['key']}/feedback"
+        status, body, _ = jsm.dispatch(site, "GET", path, {}, OPT_IN, ANALYST_ACCOUNT_ID)
+        assert status == 200
+        assert_valid(spec, schema_for(spec, path, status), body)
+        satisfaction = issue["fields"]["customfield_10013"] or {}
+        assert body == {"type": "csat"} | {
+            k: v for k, v in satisfaction.items() if k in ("rating", "comment")
+        }
+
+
 def test_satisfaction_has_a_rating_for_some_resolved_requests_only(site: SiteData) -> None:
     issues = search_page(site, "customfield_10013,customfield_10014,resolutiondate")
     rated = [i["fields"] for i in issues if i["fields"]["customfield_10013"] is not None]
@@ -337,3 +372,13 @@ def test_satisfaction_has_a_rating_for_some_resolved_requests_only(site: SiteDat
         assert fields["customfield_10014"] is not None
         assert fields["customfield_10013"]["rating"] in range(1, 6)
         assert set(fields["customfield_10013"]) <= {"_links", "rating", "comment"}
+
+
+def test_satisfaction_comments_follow_the_rating(site: SiteData) -> None:
+    praise = {"Great help, thanks!", "Quick and friendly, thank you."}
+    complaints = {"Nobody replied for days.", "I had to explain the problem twice."}
+    answers = [data.feedback(site, r) for r in site.requests]
+    commented = [a for a in answers if a is not None and a.comment is not None]
+    assert {a.rating for a in commented} == {1, 2, 3, 4, 5}
+    assert not [a for a in commented if a.rating <= 2 and a.comment in praise]
+    assert not [a for a in commented if a.rating >= 4 and a.comment in complaints]

@@ -15,10 +15,12 @@ come out the same in whatever order pages are asked for.
 The modules, one job each: :mod:`.catalogue` (the clock, the sites, the workflow),
 :mod:`.desks` (the desk catalogue), :mod:`.words` (names and phrases), :mod:`.model` (the
 records), :mod:`.generate` (the seeded generator), :mod:`.details` (what is derived on
-demand), :mod:`.sites` (sites by cloud id, cached) and :mod:`.poison` (the scripts a
+demand), :mod:`.articles` (the knowledge base, request type groups), :mod:`.sites` (sites
+by cloud id, cached) and :mod:`.poison` (the scripts a
 poisoned site carries in its names, and the scan that finds them in HTML).
 """
 
+from .articles import ARTICLES, Article, find_articles, request_type_groups
 from .catalogue import (
     ANALYST_ACCOUNT_ID,
     CANCELED,
@@ -62,6 +64,7 @@ from .sites import build_site, listed_sites, site_data
 
 __all__ = [
     "ANALYST_ACCOUNT_ID",
+    "ARTICLES",
     "CANCELED",
     "CLOSED",
     "DAY",
@@ -80,6 +83,7 @@ __all__ = [
     "WAITING_FOR_SUPPORT",
     "WINDOW_MS",
     "Approval",
+    "Article",
     "Comment",
     "Desk",
     "Feedback",
@@ -101,8 +105,10 @@ __all__ = [
     "comments",
     "feedback",
     "field_values",
+    "find_articles",
     "listed_sites",
     "queue_members",
+    "request_type_groups",
     "site_data",
     "slas",
     "team",

@@ -382,12 +382,14 @@ class Feedback(NamedTuple):
 
 
 _RATINGS = (1, 2, 3, 3, 4, 4, 4, 5, 5, 5, 5, 5)
-_FEEDBACK_COMMENTS = (
-    "Quick and friendly, thank you.",
-    "Sorted in the end, but it took a while.",
-    "Great help, thanks!",
-    "I had to explain the problem twice.",
-)
+# What customers write beside a rating, by rating: the words follow the score.
+_FEEDBACK_COMMENTS = {
+    1: ("Nobody replied for days.", "I had to explain the problem twice."),
+    2: ("I had to explain the problem twice.", "Sorted in the end, but it took a while."),
+    3: ("Sorted in the end, but it took a while.", "Fine, nothing special."),
+    4: ("Quick and friendly, thank you.", "Good help, a bit slow to start."),
+    5: ("Great help, thanks!", "Quick and friendly, thank you."),
+}
 
 
 def feedback(site: SiteData, request: Request) -> Feedback | None:
@@ -398,7 +400,7 @@ def feedback(site: SiteData, request: Request) -> Feedback | None:
     if draw.below(3) == 0:
         return None
     rating = draw.pick(_RATINGS)
-    comment = draw.pick(_FEEDBACK_COMMENTS)
+    comment = draw.pick(_FEEDBACK_COMMENTS[rating])
     when = min(request.resolved + draw.below(DAY), NOW_MS)
     return Feedback(rating, comment if draw.below(2) else None, when)
 

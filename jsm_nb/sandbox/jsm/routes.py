@@ -16,6 +16,7 @@ from urllib.parse import unquote
 
 from ..data import (
     Approval,
+    Article,
     Comment,
     Desk,
     Queue,
@@ -23,9 +24,13 @@ from ..data import (
     SiteData,
     Sla,
     approvals,
+    feedback,
+    find_articles,
     queue_members,
+    request_type_groups,
 )
 from .calls import JSM, Call, Json, Refusal, Rows, desk_of, jsm_error, memo, request_of
+from .dates import jsm_date
 from .fields import field_catalogue
 from .issues import JIRA_FIELDS, issue_bean
 from .listing import customer_requests
@@ -33,12 +38,14 @@ from .paging import page
 from .search import removed_search, search
 from .shapes import (
     approval_dto,
+    article_dto,
     comment_rows,
     desk_dto,
     organization_dto,
     participant_rows,
     request_dto,
     request_type_dto,
+    request_type_fields,
     sla_rows,
     status_rows,
     user_dto,
@@ -114,32 +121,36 @@ def _approvals(call: Call) -> Rows[Approval]:
     return Rows(found, lambda approval: approval_dto(call, request, approval))
 
 
-def _queues(call: Call) -> Rows[Queue]:
+def _queue_dto(call: Call, desk: Desk, queue: Queue, counted: bool) -> Json:
+    """JSM's QueueDTO; ``counted`` adds its number of requests for the signed-in user."""
     site = call.site
+    dto: Json = {
+        "id": str(queue.id),
+        "name": queue.name,
+        "jql": queue.jql,
+        "fields": list(queue.fields),
+        "_links": {"self": f"{site.url}{JSM}/servicedesk/{desk.id}/queue/{queue.id}"},
+    }
+    if counted:
+        dto["issueCount"] = len(memo(queue_members, site, queue, call.account_id))
+    return dto
+
+
+def _queues(call: Call) -> Rows[Queue]:
     desk = desk_of(call)
     counted = call.flag("includeCount", False)
-
-    def render(queue: Queue) -> Json:
-        dto: Json = {
-            "id": str(queue.id),
-            "name": queue.name,
-            "jql": queue.jql,
-            "fields": list(queue.fields),
-            "_links": {"self": f"{site.url}{JSM}/servicedesk/{desk.id}/queue/{queue.id}"},
-        }
-        if counted:
-            dto["issueCount"] = len(memo(queue_members, site, queue, call.account_id))
-        return dto
-
-    return Rows([q for q in site.queues if q.desk == desk.index], render)
+    return Rows(
+        [q for q in call.site.queues if q.desk == desk.index],
+        lambda queue: _queue_dto(call, desk, queue, counted),
+    )
 
 
-def _queue_issues(call: Call) -> Rows[int]:
-    """A queue's requests as Jira issue beans (API 2 shapes), with the queue's fields only."""
-    site = call.site
-    desk = desk_of(call)
+def _queue_of(call: Call, desk: Desk) -> Queue:
+    """The desk's queue that the call's ``queueId`` names; else JSM's 404."""
     wanted = call.params["queueId"]
-    queue = next((q for q in site.queues if q.desk == desk.index and str(q.id) == wanted), None)
+    queue = next(
+        (q for q in call.site.queues if q.desk == desk.index and str(q.id) == wanted), None
+    )
     if queue is None:
         raise jsm_error(
             404,
@@ -147,11 +158,102 @@ def _queue_issues(call: Call) -> Rows[int]:
             "sd.queue.not.found",
             wanted,
         )
+    return queue
+
+
+def _queue(call: Call) -> Json:
+    desk = desk_of(call)
+    return _queue_dto(call, desk, _queue_of(call, desk), call.flag("includeCount", False))
+
+
+def _queue_issues(call: Call) -> Rows[int]:
+    """A queue's requests as Jira issue beans (API 2 shapes), with the queue's fields only."""
+    site = call.site
+    queue = _queue_of(call, desk_of(call))
     fields = [f for f in JIRA_FIELDS if f in queue.fields]
     return Rows(
         memo(queue_members, site, queue, call.account_id),
         lambda i: issue_bean(site, site.requests[i], fields, "2"),
     )
+
+
+def _feedback(call: Call) -> Json:
+    """The request's CSAT answer: what its Satisfaction field holds, or no rating yet."""
+    found = feedback(call.site, request_of(call))
+    dto: Json = {"type": "csat"}
+    if found is not None:
+        dto["rating"] = found.rating
+        if found.comment is not None:
+            dto["comment"] = {"body": found.comment}
+    return dto
+
+
+def _request_type_fields(call: Call) -> Json:
+    desk = desk_of(call)
+    wanted = call.params["requestTypeId"]
+    found = next(
+        (t for t in desk.request_types if str(call.site.request_types[t].id) == wanted), None
+    )
+    if found is None:
+        raise jsm_error(
+            404,
+            f"The request type {wanted} does not exist in this service desk.",
+            "sd.request.type.not.found",
+            wanted,
+        )
+    return request_type_fields(desk)
+
+
+def _request_type_groups(call: Call) -> Rows[tuple[int, str]]:
+    groups = request_type_groups(call.site, desk_of(call))
+    return Rows(groups, lambda group: {"id": str(group[0]), "name": group[1]})
+
+
+def _articles_of(call: Call, desks: Sequence[Desk]) -> Rows[Article]:
+    query = call.text("query")
+    if query is None:
+        raise jsm_error(
+            400,
+            "The query parameter is required to search the knowledge base.",
+            "sd.api.knowledgebase.query.missing",
+        )
+    call.flag("highlight", False)
+    return Rows(find_articles(tuple(desks), query), functools.partial(article_dto, call.site))
+
+
+def _articles(call: Call) -> Rows[Article]:
+    return _articles_of(call, call.site.desks)
+
+
+def _desk_articles(call: Call) -> Rows[Article]:
+    return _articles_of(call, [desk_of(call)])
+
+
+_BUILD_MS = 1_790_000_000_000  # the sandbox's build date (2026-09-21)
+
+
+def _info(call: Call) -> Json:
+    """JSM's SoftwareInfoDTO of the site."""
+    site = call.site
+    return {
+        "version": "10.3.0",
+        "platformVersion": "1001.0.0-SNAPSHOT",
+        "buildDate": jsm_date(site, _BUILD_MS),
+        "buildChangeSet": "4f1c2b7e",
+        "isLicensedForUse": True,
+        "_links": {"self": site.url},
+    }
+
+
+def _organization_users(call: Call) -> Rows[int]:
+    site = call.site
+    wanted = call.params["organizationId"]
+    org = next((o for o in site.organizations if str(o.id) == wanted), None)
+    if org is None:
+        raise jsm_error(
+            404, f"The organization {wanted} does not exist.", "sd.organization.not.found", wanted
+        )
+    return Rows(org.members, functools.partial(user_dto, site))
 
 
 def _organization_rows(call: Call, pool: Sequence[int]) -> Rows[int]:
@@ -226,10 +328,22 @@ _ROUTES = (
     _Route(f"{JSM}/request/{{issueIdOrKey}}/comment",     _comments,            _READ,      100),
     _Route(f"{JSM}/request/{{issueIdOrKey}}/approval",    _approvals,           _READ,      50),
     _Route(f"{JSM}/request/{{issueIdOrKey}}/sla",         _slas,                _WORK,      100),
+    _Route(f"{JSM}/request/{{issueIdOrKey}}/feedback",    _feedback,            _READ,
+           experimental=True),
+    _Route(f"{JSM}/servicedesk/{{serviceDeskId}}/requesttype/{{requestTypeId}}/field",
+           _request_type_fields, _READ),
+    _Route(f"{JSM}/servicedesk/{{serviceDeskId}}/requesttypegroup", _request_type_groups, _READ,
+           50),
+    _Route(f"{JSM}/knowledgebase/article",                _articles,            _READ,      50),
+    _Route(f"{JSM}/servicedesk/{{serviceDeskId}}/knowledgebase/article", _desk_articles, _READ,
+           50),
+    _Route(f"{JSM}/info",                                 _info,                _READ),
     _Route(f"{JSM}/servicedesk/{{serviceDeskId}}/queue",  _queues,              _WORK,      50),
+    _Route(f"{JSM}/servicedesk/{{serviceDeskId}}/queue/{{queueId}}", _queue, _WORK),
     _Route(f"{JSM}/servicedesk/{{serviceDeskId}}/queue/{{queueId}}/issue", _queue_issues, _WORK,
            50),
     _Route(f"{JSM}/organization",                         _organizations,       _CUSTOMERS, 50),
+    _Route(f"{JSM}/organization/{{organizationId}}/user", _organization_users, _CUSTOMERS, 50),
     _Route(f"{JSM}/servicedesk/{{serviceDeskId}}/organization", _desk_organizations, _CUSTOMERS,
            50),
     _Route(f"{JSM}/servicedesk/{{serviceDeskId}}/customer", _customers,         _CUSTOMERS, 50,

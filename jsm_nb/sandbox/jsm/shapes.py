@@ -14,6 +14,7 @@ from urllib.parse import quote
 from ..data import (
     STATUSES,
     Approval,
+    Article,
     Comment,
     Desk,
     FieldValue,
@@ -32,6 +33,7 @@ from .paging import embedded
 
 __all__ = [
     "approval_dto",
+    "article_dto",
     "avatars",
     "comment_rows",
     "desk_dto",
@@ -39,6 +41,7 @@ __all__ = [
     "participant_rows",
     "request_dto",
     "request_type_dto",
+    "request_type_fields",
     "sla_dto",
     "sla_rows",
     "status_entry",
@@ -106,6 +109,61 @@ def request_type_dto(site: SiteData, request_type: RequestType) -> Json:
             "_links": {"iconUrls": {k: f"{icon}?size={v}" for k, v in sizes.items()}},
         },
         "restrictionStatus": "OPEN",
+    }
+
+
+def request_type_fields(desk: Desk) -> Json:
+    """JSM's CustomerRequestCreateMetaDTO of a desk's request types: the portal's fields."""
+    fields: list[Json] = [
+        _type_field("summary", "What do you need?", {"type": "string", "system": "summary"}),
+        _type_field(
+            "description", "Tell us more", {"type": "string", "system": "description"}, False
+        ),
+    ]
+    for spec in desk.fields:
+        custom_id = int(spec.field_id.removeprefix("customfield_"))
+        plugin = "select" if spec.select else "textfield"
+        schema: Json = {
+            "type": "option" if spec.select else "string",
+            "custom": f"com.atlassian.jira.plugin.system.customfieldtypes:{plugin}",
+            "customId": custom_id,
+        }
+        field = _type_field(spec.field_id, spec.label, schema, False)
+        if spec.select:
+            field["validValues"] = [
+                {"value": str(10_100 + n), "label": choice, "children": []}
+                for n, choice in enumerate(spec.choices)
+            ]
+        fields.append(field)
+    return {
+        "requestTypeFields": fields,
+        "canRaiseOnBehalfOf": True,
+        "canAddRequestParticipants": True,
+    }
+
+
+def _type_field(field_id: str, name: str, schema: Json, required: bool = True) -> Json:
+    return {
+        "fieldId": field_id,
+        "name": name,
+        "description": "",
+        "required": required,
+        "defaultValues": [],
+        "validValues": [],
+        "presetValues": [],
+        "jiraSchema": schema,
+        "visible": True,
+    }
+
+
+def article_dto(site: SiteData, article: Article) -> Json:
+    """JSM's ArticleDTO of a Confluence page."""
+    source = {"type": "confluence", "pageId": str(article.page_id), "spaceKey": article.space_key}
+    return {
+        "title": article.title,
+        "excerpt": article.excerpt,
+        "source": source,
+        "content": {"iframeSrc": f"{site.url}{JSM}/knowledgebase/article/view/{article.page_id}"},
     }
 
 
