@@ -61,7 +61,7 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from . import catalogue, cost, frames, paging
+from . import catalogue, cost, frames, paging, windows
 from . import progress as progress_bar
 from .errors import ApiError, InvalidArgument
 
@@ -203,6 +203,7 @@ def _listing(
     progress: bool | None = None,
     raw: bool = False,
     wait: bool = False,
+    count: str | None = None,
 ) -> Result:
     """Every record of one paged listing (one per key of ``keys``), as ``spec``'s frame.
 
@@ -214,7 +215,8 @@ def _listing(
     a ``{key}`` placeholder is fetched once per key of ``keys``; keys whose
     request does not exist raise :class:`ApiError` once all keys are fetched,
     or with ``missing="skip"`` are left out, and listed in the result's
-    ``attrs["skipped_keys"]`` (empty when none are). The result's
+    ``attrs["skipped_keys"]`` (empty when none are). With ``count``, a JQL, its
+    approximate count is asked for first, the progress bar's total. The result's
     ``attrs["jsm_nb"]`` is what it cost.
     """
     paging.check_options(concurrency=concurrency, max_rows=max_rows, limit=limit)
@@ -243,6 +245,8 @@ def _listing(
     }
     result: Result
     with cost.metered() as spent:
+        if count is not None:
+            options["total"] = windows.approximate_count(opened, count)
         if raw or spec is None:
             records = paging.fetch(opened, path, params, **options)
         else:
@@ -831,7 +835,14 @@ def sla(
     params = {"jql": query, "fields": ",".join(["key", *ids])}
     spec = frames.sla_of_issues(ids)
     result = _listing(
-        spec, "SLA cycles found by JQL", SEARCH, params, cursor=True, raw=raw, **options
+        spec,
+        "SLA cycles found by JQL",
+        SEARCH,
+        params,
+        cursor=True,
+        raw=raw,
+        count=query,
+        **options,
     )
     if isinstance(result, Records):  # raw: the SLA records, as by keys, with the same attrs
         slas = Records(frames.issue_slas(result, ids))
@@ -1588,6 +1599,7 @@ def jql(
         limit=catalogue.KEY_PAGE if keys_only else paging.DEFAULT_LIMIT,
         fields=[f for f in wanted if f not in (*catalogue.SELECTORS, *catalogue.IDENTITY)],
         raw=raw,
+        count=query,
         **options,
     )
 

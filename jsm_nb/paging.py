@@ -344,6 +344,7 @@ class FetchOptions(TypedDict, total=False):
     max_rows: int | None
     progress: bool | None
     label: str
+    total: int | None
     wait: bool
     on_missing: Callable[[str], object] | None
 
@@ -383,7 +384,7 @@ def collect(
     concurrency = options.get("concurrency", DEFAULT_CONCURRENCY)
     experimental, wait = options.get("experimental", False), options.get("wait", False)
     progress, label = options.get("progress"), options.get("label", "Records")
-    on_missing = options.get("on_missing")
+    on_missing, rows_total = options.get("on_missing"), options.get("total")
     check_options(concurrency=concurrency, max_rows=max_rows, limit=limit)
     stop = sys.maxsize if max_rows is None else max_rows
     params = dict(params or {})
@@ -444,11 +445,19 @@ def collect(
     }
     with cost.metered(wait=wait) as meter:
         meter.add(earlier)
-        total = None if keys is None else len(keys)
+        total = len(keys) if keys is not None else rows_total
+        if total is not None and max_rows is not None:
+            total = min(total, max_rows)
         with (
             contextlib.closing(chunks),
             progress_bar.bar(
-                progress, label, total, status=_status(session, meter), announce=wait
+                progress,
+                label,
+                total,
+                "rows" if keys is None else "requests",
+                of_rows=keys is None,
+                status=_status(session, meter),
+                announce=wait,
             ) as bar,
         ):
             bar.resume(state["rows"], state["steps"])
@@ -509,6 +518,9 @@ def fetch(
     label : str
         The bar's label, in words ("Customer requests"): never text from the API,
         such as a key or a name.
+    total : int, optional
+        Without ``keys``: the rows expected (an estimate, such as a search's
+        approximate count), which the bar counts towards.
     wait : bool
         When a spent quota (or a long ``Retry-After``) stops the fetch, sleep until
         it resets, counting down, instead of raising

@@ -60,6 +60,9 @@ class Bar:
         (in ``unit``), else rows.
     unit : str
         What a step is, when there is a ``total``.
+    of_rows : bool
+        ``total`` is a number of rows (an estimate, such as a search's approximate
+        count), and the bar counts rows towards it in ``unit``.
     status : callable, optional
         Text put before the counts, such as the requests made; words and numbers of
         ours, never API text.
@@ -74,10 +77,12 @@ class Bar:
         total: int | None = None,
         unit: str = "requests",
         *,
+        of_rows: bool = False,
         status: Callable[[], str] | None = None,
         announce: bool = False,
     ) -> None:
         self.shown = shown
+        self.of_rows = of_rows
         self.label = plain(label)
         self.total = total
         self.unit = unit
@@ -103,7 +108,7 @@ class Bar:
         if self._tqdm is None:
             self._tqdm = self._open(rows)
         self._tqdm.set_postfix_str(self._counts(), refresh=False)
-        self._tqdm.update(1 if self.total else rows)
+        self._tqdm.update(rows if self.of_rows or not self.total else 1)
 
     def countdown(self, left: float) -> None:
         """A rate-limit stop is being waited out: ``left`` seconds more (0 at its end)."""
@@ -127,19 +132,16 @@ class Bar:
 
         earlier = 0 if counted else 1
         if self.total:
-            return tqdm(
-                desc=self.label,
-                total=self.total,
-                unit=f" {self.unit}",
-                initial=self.steps - earlier,
-            )
+            done = self.rows - earlier * rows if self.of_rows else self.steps - earlier
+            return tqdm(desc=self.label, total=self.total, unit=f" {self.unit}", initial=done)
         return tqdm(desc=self.label, unit=" rows", initial=self.rows - earlier * rows)
 
     def _counts(self) -> str:
         """The postfix: the status; the rows with a total, the pages without; a wait; the
         outcome."""
         parts = [self.status()] if self.status is not None else []
-        parts.append(f"rows={self.rows:,}" if self.total else f"pages={self.steps:,}")
+        counted_rows = self.total and not self.of_rows
+        parts.append(f"rows={self.rows:,}" if counted_rows else f"pages={self.steps:,}")
         if self.waiting > 0:
             parts.append(_waiting(self.waiting))
         if self.outcome:
@@ -163,8 +165,9 @@ class Bar:
         """Finish the bar, if one was drawn: done (``max_rows`` reached, too), or failed."""
         if self._tqdm is None:
             return
-        if not self.outcome and self.total and self._tqdm.n < self.total:
-            self._tqdm.total = self._tqdm.n  # stopped at max_rows: complete, not short
+        if not self.outcome and self.total and self._tqdm.n != self.total:
+            # stopped at max_rows, or an estimated total: complete, not short or over
+            self._tqdm.total = self._tqdm.n
             self._tqdm.refresh()
         self._tqdm.close()
 
@@ -183,6 +186,7 @@ def bar(
     total: int | None = None,
     unit: str = "requests",
     *,
+    of_rows: bool = False,
     status: Callable[[], str] | None = None,
     announce: bool = False,
 ) -> Iterator[Bar]:
@@ -198,11 +202,11 @@ def bar(
         when :func:`interactive`.
     label : str
         What is fetched, in words; never text from the API.
-    total, unit, status, announce
+    total, unit, of_rows, status, announce
         As for :class:`Bar`.
     """
     shown = interactive() if progress is None else progress
-    counter = Bar(shown, label, total, unit, status=status, announce=announce)
+    counter = Bar(shown, label, total, unit, of_rows=of_rows, status=status, announce=announce)
     try:
         yield counter
     except KeyboardInterrupt:

@@ -175,6 +175,12 @@ class GatewayApp:
             cloud_id, seed=self._seed, requests=self._requests, poison=self._poison
         )
         status, body, headers = jsm.dispatch(
-            site, request.method, path, request.query, request.headers, data.ANALYST_ACCOUNT_ID
+            site,
+            request.method,
+            path,
+            request.query,
+            request.headers,
+            data.ANALYST_ACCOUNT_ID,
+            payload=request.body,
         )
         return json_reply(status, body, headers)

@@ -382,3 +382,46 @@ def test_satisfaction_comments_follow_the_rating(site: SiteData) -> None:
     assert {a.rating for a in commented} == {1, 2, 3, 4, 5}
     assert not [a for a in commented if a.rating <= 2 and a.comment in praise]
     assert not [a for a in commented if a.rating >= 4 and a.comment in complaints]
+
+
+COUNT = "/rest/api/3/search/approximate-count"
+
+
+def count_answer(site: SiteData, body: object) -> tuple[int, Any]:
+    """``POST /search/approximate-count`` with ``body`` as JSON."""
+    status, answer, _ = jsm.dispatch(
+        site, "POST", COUNT, {}, {}, "x", payload=json.dumps(body).encode()
+    )
+    return status, answer
+
+
+def test_approximate_counts_match_jiras_spec_and_the_search(
+    site: SiteData, jira_spec: dict[str, Any]
+) -> None:
+    status, body = count_answer(site, {"jql": "project = ITH AND status = Resolved"})
+    assert status == 200
+    schema = jira_spec["paths"][COUNT]["post"]["responses"]["200"]
+    assert_valid(jira_spec, schema["content"]["application/json"]["schema"], body)
+    jql = "project = ITH AND status = Resolved"
+    found = jsm.dispatch(
+        site, "GET", "/rest/api/3/search/jql", {"jql": [jql], "maxResults": ["5000"]}, {}, "x"
+    )[1]
+    assert found["isLast"]
+    assert body["count"] == len(found["issues"]) > 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"jql": "ORDER BY created"}, {"jql": 42}, {"jql": "project = ITH", "max": 1}, ["jql"], {}],
+)
+def test_approximate_count_refusals_are_jiras_errors(site: SiteData, body: object) -> None:
+    status, answer = count_answer(site, body)
+    assert status == 400
+    Draft4Validator(ERROR_COLLECTION).validate(answer)
+
+
+def test_approximate_count_takes_only_post(site: SiteData) -> None:
+    assert jsm.required_scopes("POST", COUNT) == {"read:jira-work"}
+    status, _, headers = jsm.dispatch(site, "GET", COUNT, {"jql": ["project = ITH"]}, {}, "x")
+    assert status == 405
+    assert headers["Allow"] == "POST"

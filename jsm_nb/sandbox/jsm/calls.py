@@ -68,13 +68,15 @@ def bad_parameter(name: str, value: str) -> Refusal:
 
 @dataclass(frozen=True)
 class Call:
-    """One call: the site, the path and its parameters, the query and the signed-in user."""
+    """One call: the site, the path and its parameters, the query, the signed-in user and
+    the request body (empty for a GET)."""
 
     site: SiteData
     path: str
     params: Mapping[str, str]
     query: Mapping[str, list[str]]
     account_id: str
+    body: bytes = b""
 
     def text(self, name: str) -> str | None:
         """A single-value parameter; a blank one counts as absent."""

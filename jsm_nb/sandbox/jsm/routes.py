@@ -35,7 +35,7 @@ from .fields import field_catalogue
 from .issues import JIRA_FIELDS, issue_bean
 from .listing import customer_requests
 from .paging import page
-from .search import removed_search, search
+from .search import approximate_count, removed_search, search
 from .shapes import (
     approval_dto,
     article_dto,
@@ -57,6 +57,7 @@ _READ = frozenset({"read:servicedesk-request"})
 _WORK = frozenset({"read:jira-work"})
 _CUSTOMERS = frozenset({"manage:servicedesk-customer"})
 _GET = frozenset({"GET"})
+_POST = frozenset({"POST"})
 _GET_POST = frozenset({"GET", "POST"})
 
 
@@ -349,6 +350,8 @@ _ROUTES = (
     _Route(f"{JSM}/servicedesk/{{serviceDeskId}}/customer", _customers,         _CUSTOMERS, 50,
            experimental=True),
     _Route("/rest/api/3/search/jql",                       search,               _WORK),
+    _Route("/rest/api/3/search/approximate-count",         approximate_count,    _WORK,
+           methods=_POST),
     _Route("/rest/api/3/field",                            field_catalogue,      _WORK),
     *(
         _Route(f"/rest/api/{version}/search{tail}", removed_search, _WORK, methods=_GET_POST)
@@ -400,6 +403,8 @@ def dispatch(
     query: dict[str, list[str]],
     headers: Mapping[str, str],
     account_id: str,
+    *,
+    payload: bytes = b"",
 ) -> tuple[int, object, dict[str, str]]:
     """Answer one JSM or Jira REST call on ``site`` as Atlassian would.
 
@@ -408,7 +413,8 @@ def dispatch(
     site : SiteData
         The site the call's cloud id names.
     method : str
-        The HTTP method; every endpoint takes GET, the removed search POST too.
+        The HTTP method; every endpoint takes GET but the approximate count (POST),
+        the removed search POST too.
     path : str
         The path after ``/ex/jira/{cloudid}``, starting with ``/rest/``.
     query : dict of str to list of str
@@ -417,6 +423,8 @@ def dispatch(
         The request headers (any case); only ``X-ExperimentalApi`` matters.
     account_id : str
         The signed-in user's account id.
+    payload : bytes
+        The request body (JSON for the POST endpoints).
 
     Returns
     -------
@@ -451,7 +459,7 @@ def dispatch(
             "sd.api.experimental.optin.required",
         ).body
         return 412, body, {}
-    call = Call(site, path, params, query, account_id)
+    call = Call(site, path, params, query, account_id, payload)
     try:
         answer = route.handler(call)
         body = answer if route.cap is None else page(call, answer, route.cap)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import zlib
 
 from .calls import Call, Json, Refusal, jira_error, memo
@@ -20,7 +21,14 @@ from .issues import JIRA_FIELDS, issue_bean
 from .jql import jql_matches, parse_jql
 from .paging import DEFAULT_LIMIT
 
-__all__ = ["REMOVED_SEARCH", "SEARCH_CAP_FIELDS", "SEARCH_CAP_IDS", "removed_search", "search"]
+__all__ = [
+    "REMOVED_SEARCH",
+    "SEARCH_CAP_FIELDS",
+    "SEARCH_CAP_IDS",
+    "approximate_count",
+    "removed_search",
+    "search",
+]
 
 SEARCH_CAP_IDS = 5000
 """Most issues one Jira search page holds when only ids (or keys) are asked for."""
@@ -80,6 +88,39 @@ def search(call: Call) -> Json:
     if not answer["isLast"]:
         answer["nextPageToken"] = _page_token(offset + size, jql)
     return answer
+
+
+def approximate_count(call: Call) -> Json:
+    """Jira's ``POST /rest/api/3/search/approximate-count``: how many issues a JQL matches.
+
+    The body is ``{"jql": ...}`` (no other member); the JQL must be bounded, as for the
+    search. The sandbox's count is exact, which Jira's need not be.
+
+    Parameters
+    ----------
+    call : Call
+        The call, its body JSON.
+
+    Returns
+    -------
+    dict
+        ``{"count": N}``.
+
+    Raises
+    ------
+    Refusal
+        Jira's 400 for a body that is not ``{"jql": text}``, or for bad JQL.
+    """
+    try:
+        body = json.loads(call.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise jira_error("The request body is not valid JSON.") from None
+    if not isinstance(body, dict) or set(body) - {"jql"}:
+        raise jira_error("The request body must be an object with only the member 'jql'.")
+    jql = body.get("jql", "")
+    if not isinstance(jql, str):
+        raise jira_error("The member 'jql' must be a string.")
+    return {"count": len(memo(jql_matches, call.site, parse_jql(call.site, jql)))}
 
 
 def _page_token(offset: int, jql: str) -> str:
