@@ -215,9 +215,11 @@ def _listing(
     a ``{key}`` placeholder is fetched once per key of ``keys``; keys whose
     request does not exist raise :class:`ApiError` once all keys are fetched,
     or with ``missing="skip"`` are left out, and listed in the result's
-    ``attrs["skipped_keys"]`` (empty when none are). With ``count``, a JQL, its
-    approximate count is asked for first, the progress bar's total. The result's
-    ``attrs["jsm_nb"]`` is what it cost.
+    ``attrs["skipped_keys"]`` (empty when none are). With ``count``, the JQL of a
+    search, its approximate count is asked for first, the progress bar's total; a
+    large search is then split into windows of ids fetched at once
+    (:func:`windows.plan`, :func:`windows.search`). The result's ``attrs["jsm_nb"]``
+    is what it cost.
     """
     paging.check_options(concurrency=concurrency, max_rows=max_rows, limit=limit)
     raw = _bool(raw, "raw")
@@ -244,10 +246,30 @@ def _listing(
         "on_missing": None if unique is None else skipped.append,
     }
     result: Result
+    split = None
     with cost.metered() as spent:
         if count is not None:
-            options["total"] = windows.approximate_count(opened, count)
-        if raw or spec is None:
+            total = options["total"] = windows.approximate_count(opened, count)
+            split = windows.plan(
+                count, total, limit=limit, concurrency=concurrency, max_rows=max_rows
+            )
+        if split is not None:
+            records = windows.search(
+                opened,
+                split[0],
+                descending=split[1],
+                fields=str(dict(params or {})["fields"]),
+                count=total,
+                limit=limit,
+                concurrency=concurrency,
+                progress=progress,
+                label=label,
+                wait=wait,
+            )
+            if not raw and spec is not None:
+                built = frames.FrameBuilder(spec, fields)
+                built.add(records)
+        elif raw or spec is None:
             records = paging.fetch(opened, path, params, **options)
         else:
             kind = ("frame", id(spec), tuple(fields))  # specs are constants of frames
@@ -1532,6 +1554,14 @@ def jql(
     **options: Unpack[Options],
 ) -> Result:
     """Issues found by a JQL search (``/rest/api/3/search/jql``, paged by its cursor).
+
+    The search's approximate count is asked for first (one request): the progress
+    bar's total. A large search (more than :data:`windows.PARALLEL_PAGES` pages) with
+    ``concurrency`` above 1, no ``max_rows`` and no ORDER BY, or ORDER BY ``id``
+    alone, is split into disjoint windows of issue ids fetched ``concurrency`` at a
+    time (:mod:`jsm_nb.windows`): its issues then come in id order (descending with
+    ``ORDER BY id DESC``), each once. A JQL ordered by anything else is fetched page
+    after page, in its order.
 
     Parameters
     ----------

@@ -3,20 +3,59 @@
 :func:`approximate_count` asks Jira how many issues a JQL matches
 (``POST /rest/api/3/search/approximate-count``, one cheap request): the total of the
 search's progress bar, and the measure by which a large search is split.
+
+A parallel search (:func:`search`) splits a JQL into windows of issue ids,
+``(<jql>) AND id >= a AND id < b ORDER BY id``, between the lowest and the highest
+id it matches, about a page of issues each, and fetches the windows ``concurrency``
+at a time (each request paced by the session, as every request is). The windows are
+disjoint and cover every id, so no issue is missed or found twice; their issues are
+joined in id order. Only a JQL without ORDER BY, or ordered by ``id`` alone, is
+split (:func:`id_order`): its issues then come in id order (ascending unless it
+says DESC). Issues that change while the search runs: an issue's id never changes,
+so an update never moves an issue from one window to another; the issues are deduped
+by id all the same (a cursor over a listing that changes may give one twice); an
+issue created, deleted or changed to match or not while the search runs may or may
+not be found, as in a sequential search.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import itertools
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from . import paging
+from . import progress as progress_bar
 from .errors import ApiError
 
 if TYPE_CHECKING:
     from .sessions import JsmSession
 
-__all__ = ["COUNT", "approximate_count"]
+__all__ = [
+    "COUNT",
+    "PARALLEL_PAGES",
+    "SEARCH",
+    "Window",
+    "approximate_count",
+    "id_order",
+    "plan",
+    "search",
+    "split",
+]
 
 COUNT = "/rest/api/3/search/approximate-count"
+SEARCH = "/rest/api/3/search/jql"
+PARALLEL_PAGES = 3
+"""A search of more pages than this (by its approximate count) is split, when it can be."""
+MAX_WINDOWS = 1000
+"""The most windows a search is split into."""
+_ORDER_BY = re.compile(r"\border\s+by\b(?P<keys>[^\"']*)$", re.IGNORECASE)
+_BY_ID = re.compile(r"\s*id(?:\s+(?P<direction>asc|desc))?\s*", re.IGNORECASE)
+
+Record = dict[str, Any]
 
 
 def approximate_count(session: JsmSession, jql: str) -> int:
@@ -52,3 +91,152 @@ def approximate_count(session: JsmSession, jql: str) -> int:
             response.status_code, "the answer is not Jira's approximate count", "POST", COUNT
         )
     return count
+
+
+def id_order(jql: str) -> tuple[str, bool] | None:
+    """``jql`` without its ORDER BY, and whether its order is id descending; ``None`` when
+    it is ordered by anything but ``id`` (a split search could not keep that order).
+
+    A JQL without ORDER BY is given id ascending, the order of its windows.
+    """
+    found = _ORDER_BY.search(jql)
+    if found is None:
+        return jql.strip(), False
+    by_id = _BY_ID.fullmatch(found.group("keys"))
+    if by_id is None:
+        return None
+    direction = (by_id.group("direction") or "asc").lower()
+    return jql[: found.start()].strip(), direction == "desc"
+
+
+def plan(
+    jql: str, count: int, *, limit: int, concurrency: int, max_rows: int | None
+) -> tuple[str, bool] | None:
+    """How to split ``jql`` (:func:`id_order`'s answer), or ``None`` to search it page after
+    page: when ``concurrency`` is 1, ``max_rows`` is given, its ``count`` of issues is
+    :data:`PARALLEL_PAGES` pages of ``limit`` or fewer, or its ORDER BY is not by id."""
+    if concurrency < 2 or max_rows is not None or count <= PARALLEL_PAGES * limit:
+        return None
+    return id_order(jql)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The issues of a search whose id is in ``[low, high)``."""
+
+    low: int
+    high: int
+
+    def jql(self, where: str, descending: bool) -> str:
+        """The window's JQL: ``where`` and the id range, ordered by id."""
+        order = "DESC" if descending else "ASC"
+        return f"({where}) AND id >= {self.low} AND id < {self.high} ORDER BY id {order}"
+
+
+def split(low: int, high: int, count: int, page: int) -> list[Window]:
+    """Disjoint windows covering the ids ``[low, high]``, one per ``page`` of ``count``
+    issues (ids spread evenly), at most :data:`MAX_WINDOWS`; in id order."""
+    windows = max(1, min(MAX_WINDOWS, math.ceil(count / page), high - low + 1))
+    width = (high - low + 1) / windows
+    edges = [low + round(n * width) for n in range(windows)] + [high + 1]
+    return [Window(a, b) for a, b in itertools.pairwise(edges) if a < b]
+
+
+def _edge_id(session: JsmSession, where: str, order: str) -> int | None:
+    """The lowest (``ASC``) or highest (``DESC``) issue id ``where`` matches; None if none."""
+    body = paging.get_json(
+        session,
+        SEARCH,
+        {"jql": f"({where}) ORDER BY id {order}", "fields": "id", "maxResults": 1},
+    )
+    issues = body.get("issues") if isinstance(body, dict) else None
+    if not issues:
+        return None
+    try:
+        return int(issues[0]["id"])
+    except (KeyError, TypeError, ValueError):
+        raise ApiError(
+            200, "a search answered an issue without a numeric id", "GET", SEARCH
+        ) from None
+
+
+def search(
+    session: JsmSession,
+    where: str,
+    *,
+    descending: bool,
+    fields: str,
+    count: int,
+    limit: int,
+    concurrency: int,
+    progress: bool | None,
+    label: str,
+    wait: bool = False,
+) -> list[Record]:
+    """Every issue ``where`` matches, fetched window by window, ``concurrency`` windows at
+    a time, in id order (descending if ``descending``), each once.
+
+    Parameters
+    ----------
+    session : JsmSession
+        The signed-in session; it paces every request.
+    where : str
+        The JQL without ORDER BY (:func:`id_order`).
+    descending : bool
+        Give the issues in descending id order.
+    fields : str
+        The search's ``fields`` parameter.
+    count : int
+        The search's approximate count: it sizes the windows, and is the bar's total.
+    limit : int
+        The page size to ask for.
+    concurrency : int
+        Windows fetched at once, at most.
+    progress, label, wait
+        As for :func:`jsm_nb.paging.fetch`.
+
+    Returns
+    -------
+    list of dict
+        The issues' records.
+    """
+    low = _edge_id(session, where, "ASC")
+    high = None if low is None else _edge_id(session, where, "DESC")
+    if low is None or high is None:
+        return []
+    windows = split(low, max(low, high), count, limit)
+    if descending:
+        windows.reverse()
+
+    def window_records(window: Window) -> list[Record]:
+        params = {"jql": window.jql(where, descending), "fields": fields}
+        return paging.fetch(
+            session,
+            SEARCH,
+            params,
+            cursor=True,
+            limit=limit,
+            concurrency=1,
+            progress=False,
+            label=label,
+            wait=wait,
+        )
+
+    seen: set[str] = set()
+    records: list[Record] = []
+    with progress_bar.bar(progress, label, count, "rows", of_rows=True) as bar:
+        for found in paging.ordered_map(window_records, windows, concurrency):
+            fresh = _ordered(found, descending, seen)
+            records.extend(fresh)
+            bar.update(len(fresh))
+    return records
+
+
+def _ordered(found: Sequence[Record], descending: bool, seen: set[str]) -> list[Record]:
+    """A window's records in id order, without those of ids in ``seen`` (which gets theirs)."""
+    fresh = []
+    for record in sorted(found, key=lambda r: int(r["id"]), reverse=descending):
+        if record["id"] not in seen:
+            seen.add(record["id"])
+            fresh.append(record)
+    return fresh

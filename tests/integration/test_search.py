@@ -4,13 +4,18 @@ parallel search over windows of issue ids."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
+import pandas.testing as pd_testing
 import pytest
 
 import jsm_nb
 from jsm_nb import api, windows
 from jsm_nb.errors import ApiError
-from jsm_nb.sandbox import Sandbox
+from jsm_nb.sandbox import Sandbox, data
+from jsm_nb.sandbox.data import Request, SiteData
+from jsm_nb.sandbox.jsm import search as sandbox_search
 
 Shared = tuple[Sandbox, jsm_nb.JsmSession]
 COUNT = "/rest/api/3/search/approximate-count"
@@ -71,3 +76,94 @@ def test_a_bar_stopped_by_max_rows_counts_towards_max_rows(
     last = _lines(capsys.readouterr().err)[-1]
     assert " 150/150 " in last, last
     assert "100%" in last, last
+
+
+SEARCH_PATH = "/rest/api/3/search/jql"
+
+
+def _searches(sb: Sandbox) -> int:
+    """The search pages the sandbox has answered."""
+    return sum(n for path, n in sb.stats.requests_per_path.items() if path.endswith(SEARCH_PATH))
+
+
+@pytest.mark.parametrize(
+    ("jql", "fields"),
+    [
+        ("project = ITH ORDER BY id", "key"),
+        ("project = ITH ORDER BY id DESC", api.DEFAULT_JQL_FIELDS),
+        ("project = ITH AND status in (Resolved, Closed)", "summary"),
+    ],
+    ids=["keys", "fields-desc", "no-order-by"],
+)
+def test_a_parallel_search_finds_the_sequential_searchs_issues_in_order(
+    jsm_shared_session: Shared, jql: str, fields: str
+) -> None:
+    sb, session = jsm_shared_session
+    ordered = jql if "ORDER BY" in jql else f"{jql} ORDER BY id"
+    sequential = api.jql(ordered, fields=fields, session=session, concurrency=1, progress=False)
+    before = _searches(sb)
+    parallel = api.jql(jql, fields=fields, session=session, concurrency=4, progress=False)
+    windowed = _searches(sb) - before
+    assert list(parallel.issue_id) == list(sequential.issue_id)
+    pd_testing.assert_frame_equal(parallel, sequential)
+    assert parallel.issue_id.is_unique
+    if fields != "key":  # 100 issues a page: split into windows (the two edge ids, then each)
+        assert windowed >= -(-len(sequential) // 100) + 2
+
+
+def test_capped_pages_in_a_parallel_search_lose_no_issue(
+    jsm_shared_session: Shared, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = jsm_shared_session[1]
+    sequential = api.jql("project = ITH ORDER BY id", session=session, concurrency=1)
+    monkeypatch.setattr(sandbox_search, "SEARCH_CAP_FIELDS", 7)  # each window: many pages
+    parallel = api.jql("project = ITH", session=session, concurrency=4, progress=False)
+    assert list(parallel.issue_id) == list(sequential.issue_id)
+
+
+def test_a_parallel_search_while_issues_change_finds_each_issue_once(
+    jsm_session_factory: Callable[..., Shared], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, session = jsm_session_factory(requests=900)  # a site of its own: its data is changed
+    jql = "project = ITH ORDER BY id"
+    sequential = api.jql(jql, fields="status", session=session, concurrency=1)
+    original = sandbox_search.jql_matches
+    changed: list[tuple[SiteData, tuple[Request, ...]]] = []
+
+    def matches_while_changing(site: SiteData, query: Any) -> tuple[int, ...]:
+        """Before each search page: a few more issues updated (a later status)."""
+        if not changed:
+            changed.append((site, site.requests))
+        done = len(changed) * 25
+        requests = list(site.requests)
+        for i in range(done, min(done + 25, len(requests))):
+            request = requests[i]
+            later = (len(data.STATUSES) - 1, request.timeline[-1][1] + 1)
+            requests[i] = request._replace(timeline=(*request.timeline, later))
+        changed.append((site, tuple(requests)))
+        object.__setattr__(site, "requests", tuple(requests))
+        return original(site, query)
+
+    monkeypatch.setattr(sandbox_search, "jql_matches", matches_while_changing)
+    try:
+        parallel = api.jql(jql, fields="status", session=session, concurrency=4, progress=False)
+    finally:
+        if changed:
+            object.__setattr__(changed[0][0], "requests", changed[0][1])
+    assert len(changed) > 5  # the issues changed between the pages
+    assert list(parallel.issue_id) == list(sequential.issue_id)
+    assert parallel.issue_id.is_unique
+    assert (parallel.status != sequential.status).any()  # the changes were seen
+
+
+def test_a_search_ordered_by_another_field_runs_page_after_page(
+    jsm_shared_session: Shared,
+) -> None:
+    sb, session = jsm_shared_session
+    jql = "project = ITH ORDER BY created ASC"
+    sequential = api.jql(jql, session=session, concurrency=1, progress=False)
+    before = _searches(sb)
+    found = api.jql(jql, session=session, concurrency=4, progress=False)
+    assert _searches(sb) - before == -(-len(sequential) // 100)  # the pages, nothing more
+    assert list(found.issue_id) == list(sequential.issue_id)
+    assert list(found.created) == sorted(found.created)

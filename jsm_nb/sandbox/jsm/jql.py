@@ -1,8 +1,9 @@
 """The sandbox's JQL subset: a tokenizer, a recursive-descent parser, and the matching.
 
-The subset is what analysts' searches need: ``project`` and ``status`` (``=`` or ``in``)
-and ``created`` (``>=``, ``>``, ``<=``, ``<``) clauses joined by AND, and ORDER BY
-created. Anything else is refused with Jira's 400 body, as Jira refuses bad JQL.
+The subset is what analysts' searches need: ``project`` and ``status`` (``=`` or ``in``),
+``created`` (``>=``, ``>``, ``<=``, ``<``) and ``id`` (those and ``=``) clauses joined by
+AND, in parentheses or not, and ORDER BY created or id (ASC or DESC). Anything else is
+refused with Jira's 400 body, as Jira refuses bad JQL.
 """
 
 from __future__ import annotations
@@ -20,13 +21,17 @@ __all__ = ["Jql", "jql_matches", "parse_jql"]
 
 @dataclass(frozen=True)
 class Jql:
-    """The sandbox's JQL subset, parsed: ``project``, ``status``, ``created`` and ORDER BY."""
+    """The sandbox's JQL subset, parsed: ``project``, ``status``, ``created``, ``id`` and
+    ORDER BY (``order`` is ``created`` or ``id``)."""
 
     desks: frozenset[int] | None
     statuses: frozenset[int] | None
     created_from: int | None
     created_before: int | None
     descending: bool
+    id_from: int | None = None
+    id_before: int | None = None
+    order: str = "created"
 
 
 _TOKEN = re.compile(
@@ -34,8 +39,8 @@ _TOKEN = re.compile(
     r"""|(?P<op>!=|>=|<=|[=<>(),~])|(?P<word>[^\s"'=!<>(),~]+))"""
 )
 _SUBSET = (
-    "the sandbox's JQL supports project (= or in), status (= or in) and created (>=, >, <=, <)"
-    " clauses joined by AND, and ORDER BY created"
+    "the sandbox's JQL supports project (= or in), status (= or in), created (>=, >, <=, <)"
+    " and id (=, >=, >, <=, <) clauses joined by AND, and ORDER BY created or id"
 )
 _DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d")
 
@@ -71,12 +76,18 @@ def jql_matches(site: SiteData, query: Jql) -> tuple[int, ...]:
         pool = sorted(i for d in query.desks for i in site.desk_requests[d])
     low = query.created_from if query.created_from is not None else -1
     high = query.created_before if query.created_before is not None else NOW_MS + 1
+    first = query.id_from if query.id_from is not None else -1
+    last = query.id_before
     hits = [
         i
         for i in pool
         if low <= site.requests[i].created < high
+        and first <= site.requests[i].issue_id
+        and (last is None or site.requests[i].issue_id < last)
         and (query.statuses is None or site.requests[i].timeline[-1][0] in query.statuses)
     ]
+    if query.order == "id":
+        hits.sort(key=lambda i: site.requests[i].issue_id)
     return tuple(reversed(hits)) if query.descending else tuple(hits)
 
 
@@ -108,54 +119,106 @@ class _JqlParser:
         self.tokens = _tokens(text)
         self.at = 0
 
+    desks: frozenset[int] | None = None
+    statuses: frozenset[int] | None = None
+    low: int | None = None  # created, epoch ms: the half-open range [low, high)
+    high: int | None = None
+    first: int | None = None  # issue ids: the half-open range [first, last)
+    last: int | None = None
+
     def parse(self) -> Jql:
-        desks: frozenset[int] | None = None
-        statuses: frozenset[int] | None = None
-        low: int | None = None
-        high: int | None = None
-        while self.tokens[self.at :] and not self._keyword("order"):
-            if self.at:
-                self._expect_keyword("and")
-            name, position = self._take("a field name")
-            name = name.lower()
-            if name == "project":
-                values = self._values(name)
-                desks = self._intersect(desks, {self._project(v) for v in values})
-            elif name == "status":
-                values = self._values(name)
-                statuses = self._intersect(statuses, {self._status(v) for v in values})
-            elif name in ("created", "createddate"):
-                operator, where = self._take("an operator")
-                if operator not in (">=", ">", "<=", "<"):
-                    raise self._unsupported(operator, where)
-                moment = self._date(self._take("a date")[0])
-                if operator in (">=", ">"):
-                    low = max(low or 0, moment + (operator == ">"))
-                else:
-                    limit = moment + (operator == "<=")
-                    high = limit if high is None else min(high, limit)
-            else:
-                raise self._unsupported(name, position)
-        descending = True
+        self._conjunction(nested=False)
+        descending, order = True, "created"
         if self.tokens[self.at :]:
             self._expect_keyword("order")
             self._expect_keyword("by")
             field, position = self._take("a field name")
-            if field.lower() != "created":
+            order = field.lower()
+            if order not in ("created", "id"):
                 raise self._unsupported(field, position)
             if self.tokens[self.at :]:
                 direction, position = self._take("ASC or DESC")
                 if direction.lower() not in ("asc", "desc"):
                     raise self._unsupported(direction, position)
                 descending = direction.lower() == "desc"
+            elif order == "id":
+                descending = False  # Jira's default direction for id
             if self.tokens[self.at :]:
                 raise self._unsupported(*self._take("the end of the query"))
-        if desks is None and statuses is None and low is None and high is None:
+        bounds = (self.desks, self.statuses, self.low, self.high, self.first, self.last)
+        if all(bound is None for bound in bounds):
             raise jira_error(
                 "Unbounded JQL queries are not allowed here. "
                 "Please add a search restriction to your query."
             )
-        return Jql(desks, statuses, low, high, descending)
+        return Jql(
+            self.desks,
+            self.statuses,
+            self.low,
+            self.high,
+            descending,
+            self.first,
+            self.last,
+            order,
+        )
+
+    def _conjunction(self, *, nested: bool) -> None:
+        """Clauses joined by AND, up to the end, ORDER BY, or (``nested``) a ``)``."""
+        started = False
+        while self.tokens[self.at :] and not self._keyword("order"):
+            if nested and self.tokens[self.at][1] == ")":
+                self.at += 1
+                return
+            if started:
+                self._expect_keyword("and")
+            started = True
+            if self.tokens[self.at :] and self.tokens[self.at][1] == "(":
+                self.at += 1
+                self._conjunction(nested=True)
+            else:
+                self._clause()
+        if nested:
+            self._take("')'")  # at the end: says a ')' was expected
+            raise self._unsupported(*self.tokens[self.at - 1][1:])
+
+    def _clause(self) -> None:
+        name, position = self._take("a field name")
+        name = name.lower()
+        if name == "project":
+            values = self._values(name)
+            self.desks = self._intersect(self.desks, {self._project(v) for v in values})
+        elif name == "status":
+            values = self._values(name)
+            self.statuses = self._intersect(self.statuses, {self._status(v) for v in values})
+        elif name in ("created", "createddate"):
+            operator, where = self._take("an operator")
+            if operator not in (">=", ">", "<=", "<"):
+                raise self._unsupported(operator, where)
+            moment = self._date(self._take("a date")[0])
+            self.low, self.high = self._narrowed(self.low, self.high, operator, moment)
+        elif name == "id":
+            operator, where = self._take("an operator")
+            if operator not in ("=", ">=", ">", "<=", "<"):
+                raise self._unsupported(operator, where)
+            value, at = self._take("an issue id")
+            if not value.isdigit():
+                raise self._unsupported(value, at)
+            if operator == "=":
+                self.first, self.last = self._narrowed(self.first, self.last, ">=", int(value))
+                operator = "<="
+            self.first, self.last = self._narrowed(self.first, self.last, operator, int(value))
+        else:
+            raise self._unsupported(name, position)
+
+    @staticmethod
+    def _narrowed(
+        low: int | None, high: int | None, operator: str, value: int
+    ) -> tuple[int | None, int | None]:
+        """The half-open range ``[low, high)`` narrowed by ``operator value``."""
+        if operator in (">=", ">"):
+            return max(low or 0, value + (operator == ">")), high
+        limit = value + (operator == "<=")
+        return low, limit if high is None else min(high, limit)
 
     def _take(self, expected: str) -> tuple[str, int]:
         if not self.tokens[self.at :]:
