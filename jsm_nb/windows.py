@@ -122,24 +122,30 @@ def plan(
 
 @dataclass(frozen=True)
 class Window:
-    """The issues of a search whose id is in ``[low, high)``."""
+    """The issues of a search whose id is in ``[low, high)``; ``None`` is no bound."""
 
-    low: int
-    high: int
+    low: int | None
+    high: int | None
 
     def jql(self, where: str, descending: bool) -> str:
         """The window's JQL: ``where`` and the id range, ordered by id."""
+        bounds = [] if self.low is None else [f"id >= {self.low}"]
+        bounds += [] if self.high is None else [f"id < {self.high}"]
         order = "DESC" if descending else "ASC"
-        return f"({where}) AND id >= {self.low} AND id < {self.high} ORDER BY id {order}"
+        return " AND ".join([f"({where})", *bounds]) + f" ORDER BY id {order}"
 
 
 def split(low: int, high: int, count: int, page: int) -> list[Window]:
-    """Disjoint windows covering the ids ``[low, high]``, one per ``page`` of ``count``
-    issues (ids spread evenly), at most :data:`MAX_WINDOWS`; in id order."""
+    """Disjoint windows covering every id, in id order: one per ``page`` of ``count``
+    issues (at most :data:`MAX_WINDOWS`), their edges spread evenly over ``[low, high]``.
+
+    The first window has no lower bound and the last no upper one, so that an issue
+    outside ``[low, high]`` (created since they were found) is in one all the same.
+    """
     windows = max(1, min(MAX_WINDOWS, math.ceil(count / page), high - low + 1))
     width = (high - low + 1) / windows
-    edges = [low + round(n * width) for n in range(windows)] + [high + 1]
-    return [Window(a, b) for a, b in itertools.pairwise(edges) if a < b]
+    edges: list[int | None] = [low + round(n * width) for n in range(1, windows)]
+    return [Window(a, b) for a, b in itertools.pairwise([None, *edges, None])]
 
 
 def _edge_id(session: JsmSession, where: str, order: str) -> int | None:
@@ -204,7 +210,7 @@ def search(
     high = None if low is None else _edge_id(session, where, "DESC")
     if low is None or high is None:
         return []
-    windows = split(low, max(low, high), count, limit)
+    windows = split(min(low, high), max(low, high), count, limit)
     if descending:
         windows.reverse()
 

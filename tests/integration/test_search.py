@@ -3,6 +3,7 @@ parallel search over windows of issue ids."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -167,3 +168,37 @@ def test_a_search_ordered_by_another_field_runs_page_after_page(
     assert _searches(sb) - before == -(-len(sequential) // 100)  # the pages, nothing more
     assert list(found.issue_id) == list(sequential.issue_id)
     assert list(found.created) == sorted(found.created)
+
+
+QUOTED = 'summary ~ "order by id" AND project = ITH'
+
+
+@pytest.mark.parametrize(
+    ("jql", "expected"),
+    [
+        ("project = ITH", ("project = ITH", False)),
+        ("project = ITH order by ID", ("project = ITH", False)),
+        ("project = ITH ORDER BY id DESC", ("project = ITH", True)),
+        ("project = ITH ORDER BY created", None),
+        ("project = ITH ORDER BY id, created", None),
+        (
+            'summary ~ "order by id" AND project = ITH',
+            ('summary ~ "order by id" AND project = ITH', False),
+        ),
+    ],
+)
+def test_only_a_jql_ordered_by_id_or_not_at_all_is_split(
+    jql: str, expected: tuple[str, bool] | None
+) -> None:
+    assert windows.id_order(jql) == expected
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "count"), [(10001, 10999, 412), (5, 5, 900), (1, 3, 10**6)]
+)
+def test_windows_cover_every_id_once(low: int, high: int, count: int) -> None:
+    found = windows.split(low, high, count, 100)
+    assert found[0].low is None
+    assert found[-1].high is None
+    assert all(a.high == b.low for a, b in itertools.pairwise(found))
+    assert len(found) == min(-(-count // 100), high - low + 1)
