@@ -181,10 +181,7 @@ QUOTED = 'summary ~ "order by id" AND project = ITH'
         ("project = ITH ORDER BY id DESC", ("project = ITH", True)),
         ("project = ITH ORDER BY created", None),
         ("project = ITH ORDER BY id, created", None),
-        (
-            'summary ~ "order by id" AND project = ITH',
-            ('summary ~ "order by id" AND project = ITH', False),
-        ),
+        (QUOTED, (QUOTED, False)),  # ORDER BY in a string is no ORDER BY
     ],
 )
 def test_only_a_jql_ordered_by_id_or_not_at_all_is_split(
