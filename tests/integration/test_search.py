@@ -199,3 +199,15 @@ def test_windows_cover_every_id_once(low: int, high: int, count: int) -> None:
     assert found[-1].high is None
     assert all(a.high == b.low for a, b in itertools.pairwise(found))
     assert len(found) == min(-(-count // 100), high - low + 1)
+
+
+def test_a_parallel_sla_search_finds_the_sequential_searchs_cycles(
+    jsm_shared_session: Shared,
+) -> None:
+    sb, session = jsm_shared_session
+    jql = "project = ITH ORDER BY id"
+    sequential = api.sla(jql=jql, session=session, concurrency=1, progress=False)
+    before = _searches(sb)
+    parallel = api.sla(jql=jql, session=session, concurrency=4, progress=False)
+    assert _searches(sb) - before > -(-sequential.issue_key.nunique() // 100)  # windows
+    pd_testing.assert_frame_equal(parallel, sequential)
