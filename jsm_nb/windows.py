@@ -15,7 +15,10 @@ says DESC). Issues that change while the search runs: an issue's id never change
 so an update never moves an issue from one window to another; the issues are deduped
 by id all the same (a cursor over a listing that changes may give one twice); an
 issue created, deleted or changed to match or not while the search runs may or may
-not be found, as in a sequential search.
+not be found, as in a sequential search. A split search stopped by an
+:class:`~jsm_nb.errors.ApiError` (or an interruption) keeps the windows it got, and
+each stopped window keeps its pages (:mod:`jsm_nb.resume`): the same call made again
+finds the same windows (the same count and edge ids) and goes on from there.
 """
 
 from __future__ import annotations
@@ -27,9 +30,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import paging
+from . import cost, paging
 from . import progress as progress_bar
+from .context import CONTEXT
 from .errors import ApiError
+from .resume import KeysDone, Partial, key
 
 if TYPE_CHECKING:
     from .sessions import JsmSession
@@ -213,29 +218,66 @@ def search(
     windows = split(min(low, high), max(low, high), count, limit)
     if descending:
         windows.reverse()
+    edges = [(window.low, window.high) for window in windows]
+    found = key(
+        session,
+        SEARCH,
+        {"jql": where, "fields": fields, "windows": edges},
+        keys=None,
+        style="windows",
+        limit=limit,
+        max_rows=None,
+        kind=("windows", descending),
+    )
+    partial = CONTEXT.partials.take(found)
+    done: dict[int, list[Record]] = {} if partial is None else partial.sink
 
-    def window_records(window: Window) -> list[Record]:
-        params = {"jql": window.jql(where, descending), "fields": fields}
-        return paging.fetch(
-            session,
-            SEARCH,
-            params,
-            cursor=True,
-            limit=limit,
-            concurrency=1,
-            progress=False,
-            label=label,
-            wait=wait,
-        )
+    def attempt(at: int) -> tuple[int, list[Record] | None, ApiError | None]:
+        params = {"jql": windows[at].jql(where, descending), "fields": fields}
+        try:
+            got = paging.fetch(
+                session,
+                SEARCH,
+                params,
+                cursor=True,
+                limit=limit,
+                concurrency=1,
+                progress=False,
+                label=label,
+                wait=wait,
+            )
+        except ApiError as error:  # the window keeps its pages for the same call again
+            return at, None, error
+        return at, got, None
 
     seen: set[str] = set()
-    records: list[Record] = []
-    with progress_bar.bar(progress, label, count, "rows", of_rows=True) as bar:
-        for found in paging.ordered_map(window_records, windows, concurrency):
-            fresh = _ordered(found, descending, seen)
-            records.extend(fresh)
-            bar.update(len(fresh))
-    return records
+    failure: ApiError | None = None
+    with (
+        cost.metered(wait=wait) as meter,
+        progress_bar.bar(progress, label, count, "rows", of_rows=True) as bar,
+    ):
+        if partial is not None:
+            meter.add(partial.cost)
+        for at in sorted(done):
+            done[at] = _ordered(done[at], descending, seen)
+            bar.update(len(done[at]))
+        # After a failure no window is started, and those under way are finished and kept.
+        left = (at for at in range(len(windows)) if at not in done and failure is None)
+        try:
+            for at, got, error in paging.ordered_map(attempt, left, concurrency):
+                if got is None:
+                    failure = failure or error
+                    continue
+                done[at] = _ordered(got, descending, seen)
+                bar.update(len(done[at]))
+            if failure is not None:
+                raise failure
+        except (ApiError, KeyboardInterrupt):
+            rows = sum(len(got) for got in done.values())
+            kept = Partial(done, rows, len(done), KeysDone(len(done)), meter.cost())
+            CONTEXT.partials.save(found, kept)
+            raise
+    return [record for at in sorted(done) for record in done[at]]
 
 
 def _ordered(found: Sequence[Record], descending: bool, seen: set[str]) -> list[Record]:

@@ -211,3 +211,33 @@ def test_a_parallel_sla_search_finds_the_sequential_searchs_cycles(
     parallel = api.sla(jql=jql, session=session, concurrency=4, progress=False)
     assert _searches(sb) - before > -(-sequential.issue_key.nunique() // 100)  # windows
     pd_testing.assert_frame_equal(parallel, sequential)
+
+
+def test_a_stopped_parallel_search_goes_on_from_its_windows(
+    jsm_session_factory: Callable[..., Shared], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sb, session = jsm_session_factory(requests=2000, config={"max_retries": 0})
+    jql = "project = ITH ORDER BY id"
+    before = _searches(sb)
+    whole = api.jql(jql, session=session, concurrency=4, progress=False)
+    pages = _searches(sb) - before  # the two edges' and the windows'
+    assert pages > 8
+    original = sandbox_search.memo
+    answered = []
+
+    def answered_then_failing(compute: Any, *args: Any) -> tuple[int, ...]:
+        """Counts and search pages answered until a few windows are done, then failures."""
+        answered.append(args)
+        if len(answered) == 6:  # the count, the two edges, three windows' pages
+            sb.faults.fail(500, paths=f"*{SEARCH_PATH}")
+        return original(compute, *args)
+
+    monkeypatch.setattr(sandbox_search, "memo", answered_then_failing)
+    with pytest.raises(ApiError):
+        api.jql(jql, session=session, concurrency=4, progress=False)
+    sb.faults.clear()
+    resumed = api.jql(jql, session=session, concurrency=4, progress=False)
+    pd_testing.assert_frame_equal(resumed, whole)
+    # Counted and the edges found again, but no window's page fetched twice.
+    assert len(answered) == 1 + pages + 3
+    assert resumed.attrs["jsm_nb"]["requests"] >= whole.attrs["jsm_nb"]["requests"]
