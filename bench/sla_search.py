@@ -14,16 +14,15 @@ search looks up included) and checked against each frame's ``attrs["jsm_nb"]``.
 
 from __future__ import annotations
 
+import statistics
 import sys
-import time
-from collections.abc import Callable
 
 import pandas as pd
 
 import jsm_nb
 from bench.report import Line, check, main
 from bench.sandbox_process import Running, running
-from jsm_nb import cost
+from bench.searches import Measured, in_order, site_query
 
 __all__ = ["REPEAT", "run"]
 
@@ -41,51 +40,23 @@ def breach_table(slas: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def canonical(slas: pd.DataFrame) -> pd.DataFrame:
-    """The rows in one order, whatever order the fetch gave them in."""
-    return slas.sort_values(ORDER, kind="stable").reset_index(drop=True)
-
-
-def project_query(session: jsm_nb.JsmSession) -> str:
-    """JQL matching every request of the site: ``project in (...)`` over every desk."""
-    desks = jsm_nb.service_desks(session=session, progress=False)
-    return f"project in ({', '.join(desks['project_key'])})"
-
-
-class Measured:
-    """One way of fetching the SLAs: its frame, requests and wall times, round by round."""
-
-    def __init__(self, fetch: Callable[[], pd.DataFrame]) -> None:
-        self.fetch = fetch
-        self.frame: pd.DataFrame | None = None
-        self.requests: list[int] = []
-        self.seconds: list[float] = []
-
-    def __call__(self) -> None:
-        started = time.perf_counter()
-        with cost.metered() as meter:
-            slas = self.fetch()
-            breach_table(slas)
-        self.seconds.append(time.perf_counter() - started)
-        sent = meter.cost().requests
-        if slas.attrs["jsm_nb"]["requests"] > sent:
-            raise AssertionError("the frame counts more requests than were sent")
-        self.requests.append(sent)
-        self.frame = slas
+def tabled(slas: pd.DataFrame) -> pd.DataFrame:
+    """``slas``, once its breach table is built (the analyst's next step, timed with it)."""
+    breach_table(slas)
+    return slas
 
 
 def run(repeat: int = REPEAT) -> list[Line]:
     """Both ways, interleaved, ``repeat`` rounds; lines for the table."""
-    import statistics
-
     with running(SIZE, LATENCY) as sandbox:
         ways = contenders(sandbox)
         for _ in range(repeat):
             for way in ways.values():
                 way()
     search, by_key = ways["search"], ways["keys"]
-    assert search.frame is not None and by_key.frame is not None
-    pd.testing.assert_frame_equal(canonical(search.frame), canonical(by_key.frame))
+    assert search.frame is not None
+    assert by_key.frame is not None
+    pd.testing.assert_frame_equal(in_order(search.frame, ORDER), in_order(by_key.frame, ORDER))
     rows = len(search.frame)
     sent = {name: statistics.median(way.requests) for name, way in ways.items()}
     wall = {name: statistics.median(way.seconds) for name, way in ways.items()}
@@ -111,13 +82,15 @@ def run(repeat: int = REPEAT) -> list[Line]:
 def contenders(sandbox: Running) -> dict[str, Measured]:
     """The search and the key-by-key fetch, each on a session of its own."""
     searching, keyed = jsm_nb.session(sandbox.config), jsm_nb.session(sandbox.config)
-    query = project_query(searching)
+    query = site_query(searching)
     keys = list(jsm_nb.jql(query, fields="key", session=keyed, progress=False)["issue_key"])
     if len(keys) != SIZE:
         raise AssertionError(f"the query matched {len(keys)} requests, not {SIZE}")
     return {
-        "search": Measured(lambda: jsm_nb.sla(jql=query, session=searching, progress=False)),
-        "keys": Measured(lambda: jsm_nb.sla(keys, session=keyed, progress=False)),
+        "search": Measured(
+            lambda: tabled(jsm_nb.sla(jql=query, session=searching, progress=False)), sandbox
+        ),
+        "keys": Measured(lambda: tabled(jsm_nb.sla(keys, session=keyed, progress=False)), sandbox),
     }
 
 
