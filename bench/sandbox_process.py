@@ -65,14 +65,18 @@ def _exports(lines: Iterator[str]) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running(size: int, latency: float = 0.0, burst: float = 1.0) -> Iterator[Running]:
+def running(
+    size: int, latency: float = 0.0, burst: float = 1.0, quota: int | None = None
+) -> Iterator[Running]:
     """Start a sandbox of ``size`` customer requests and ``latency`` seconds per call, its
-    burst rates scaled by ``burst`` (0.2: 20 GETs a second per endpoint).
+    burst rates scaled by ``burst`` (0.2: 20 GETs a second per endpoint), its app given
+    ``quota`` points an hour (Atlassian's 65,000 by default).
 
     The site's data are built (the first call) before this yields.
     """
     command = [sys.executable, "-m", "jsm_nb.sandbox", "--sign-in"]
     command += ["--requests", str(size), "--latency", str(latency), "--burst", str(burst)]
+    command += [] if quota is None else ["--quota", str(quota)]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
         try:
             assert process.stdout is not None
