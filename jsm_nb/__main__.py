@@ -13,8 +13,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from .api import service_desks
 from .errors import JsmError
-from .paging import fetch
 from .sessions import session
 from .signin import Login, login
 
@@ -50,7 +50,7 @@ def _status(signing_in: Login) -> int:
     if connection.site is None:
         return 0
     opened = session(signing_in.config, signing_in.store)
-    desks = fetch(opened, "/rest/servicedeskapi/servicedesk")
+    desks = service_desks(session=opened, progress=False, raw=True)
     names = ", ".join(f"{desk['projectKey']} ({desk['projectName']})" for desk in desks)
     print(f"Service desks: {len(desks)}: {names}")
     print(
