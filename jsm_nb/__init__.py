@@ -43,11 +43,14 @@ from .errors import (
     InvalidArgument,
     JsmError,
     LoginRequired,
+    MirrorBusy,
+    MirrorMismatch,
     RateLimited,
     TokenRefused,
     TokenStoreError,
     show_traceback,
 )
+from .mirrors import SyncReport, mirror, mirror_export, mirror_frame, sync
 from .tables import styled
 
 if _typing.TYPE_CHECKING:
@@ -72,10 +75,13 @@ __all__ = [
     "LoginEvent",
     "LoginRequired",
     "MemoryStore",
+    "MirrorBusy",
+    "MirrorMismatch",
     "RateLimited",
     "Records",
     "Site",
     "Store",
+    "SyncReport",
     "TokenRefused",
     "TokenStoreError",
     "Usage",
@@ -91,6 +97,9 @@ __all__ = [
     "jql",
     "login",
     "me",
+    "mirror",
+    "mirror_export",
+    "mirror_frame",
     "organization_users",
     "organizations",
     "participants",
@@ -107,6 +116,7 @@ __all__ = [
     "sites",
     "sla",
     "styled",
+    "sync",
     "usage",
 ]
 

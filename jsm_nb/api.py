@@ -171,7 +171,7 @@ class PerRequest(Options, total=False):
     missing: Missing
 
 
-def _session(session: JsmSession | None) -> JsmSession:
+def resolve_session(session: JsmSession | None) -> JsmSession:
     from .sessions import JsmSession
     from .sessions import session as default_session
 
@@ -228,8 +228,8 @@ def _listing(
     wait = _bool(wait, "wait")
     skip = _choice(_MISSING, missing, "missing") == "skip"
     per_key = "{key}" in path  # keys=None is then a bad argument, not "no keys"
-    unique = _texts(keys, "keys", "request keys such as 'ITH-42'") if per_key else None
-    opened = _session(session)
+    unique = texts(keys, "keys", "request keys such as 'ITH-42'") if per_key else None
+    opened = resolve_session(session)
     if unique is not None:
         label = f"{label} of {len(unique):,} request{'' if len(unique) == 1 else 's'}"
     skipped: list[str] = []
@@ -309,7 +309,7 @@ def _missing_keys(path: str, missing: list[str], asked: int) -> ApiError:
     return ApiError(404, message, "GET", path)
 
 
-def _texts(value: object, name: str, what: str, *, empty: bool = True) -> list[str]:
+def texts(value: object, name: str, what: str, *, empty: bool = True) -> list[str]:
     """One text or many, each once, in order; :class:`InvalidArgument` unless all are texts."""
     if isinstance(value, str):
         items: list[object] = [value]
@@ -349,7 +349,7 @@ def _object(
     on the API host itself (``/me``). The result's ``attrs["jsm_nb"]`` is what it cost.
     """
     raw = _bool(raw, "raw")
-    opened = _session(session)
+    opened = resolve_session(session)
     with cost.metered() as spent:
         body = paging.get_json(opened, f"{opened.api_url}{path}" if gateway else path, params)
     records = body if isinstance(body, list) else [body]
@@ -384,8 +384,8 @@ def _per_key_objects(
     if progress is not None:
         progress = _bool(progress, "progress")
     skip = _choice(_MISSING, missing, "missing") == "skip"
-    unique = _texts(keys, "keys", "request keys such as 'ITH-42'")
-    opened = _session(session)
+    unique = texts(keys, "keys", "request keys such as 'ITH-42'")
+    opened = resolve_session(session)
     wanted = unique if max_rows is None else unique[:max_rows]
 
     def one(key: str) -> Record | None:
@@ -464,7 +464,7 @@ def _desk(service_desk: ServiceDesk, options: Options) -> str:
         concurrency=options.get("concurrency", paging.DEFAULT_CONCURRENCY),
         max_rows=options.get("max_rows"),
     )
-    options["session"] = session = _session(options.get("session"))
+    options["session"] = session = resolve_session(options.get("session"))
     if wanted is not None:
         return wanted
     for desk in paging.fetch(session, f"{JSM}/servicedesk", label="Service desks"):
@@ -717,7 +717,7 @@ def customer_requests(
         (``customfield_10050``, ...): text, numbers and flags typed as such,
         select-list options as their value, anything else as objects.
     """
-    owners = () if ownership is None else _texts(ownership, "ownership", "such as 'owned'")
+    owners = () if ownership is None else texts(ownership, "ownership", "such as 'owned'")
     ownerships = [_choice(_OWNERSHIP, o, "ownership") for o in owners]
     if request_type is not None and service_desk is None:
         raise InvalidArgument("request_type needs service_desk too: pass the desk it belongs to.")
@@ -731,7 +731,7 @@ def customer_requests(
         "requestStatus": _choice(_STATUS, status, "status"),
         "requestOwnership": ownerships,
         "searchTerm": search,
-        "expand": ",".join(_texts(expand, "expand", "such as 'sla'")) or None,
+        "expand": ",".join(texts(expand, "expand", "such as 'sla'")) or None,
         # last: looking a desk up by project key is a request, made once the rest is checked
         "serviceDeskId": None if service_desk is None else _desk(service_desk, options),
     }
@@ -1607,7 +1607,7 @@ def jql(
         per-request helpers, in a request or two.
     """
     query = _jql_text(query, "query")
-    wanted = _texts(fields, "fields", "field ids such as 'summary'", empty=False)
+    wanted = texts(fields, "fields", "field ids such as 'summary'", empty=False)
     session = options["session"] = _session_for_search(raw, options)
     spec = frames.ISSUES
     known = spec.known_fields
@@ -1647,7 +1647,7 @@ def _session_for_search(raw: object, options: Options) -> JsmSession:
     _bool(raw, "raw")
     if options.get("progress") is not None:
         _bool(options.get("progress"), "progress")
-    return _session(options.get("session"))
+    return resolve_session(options.get("session"))
 
 
 def _jql_text(query: object, name: str) -> str:
@@ -1688,7 +1688,7 @@ def fields(*, raw: bool = False, **options: Unpack[Single]) -> Result:
         - ``column`` (string): the name :func:`jql` gives its column(s)
     """
     raw = _bool(raw, "raw")
-    found = catalogue.catalogue(_session(options.get("session")))
+    found = catalogue.catalogue(resolve_session(options.get("session")))
     if raw:
         return Records(dict(r) for r in found.records)
     rows = [{**dataclasses.asdict(f), "column": found.columns[f.field_id]} for f in found.fields]

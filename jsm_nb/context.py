@@ -6,7 +6,8 @@ object per token file, so that every session of a file shares its thread lock), 
 open sessions (one per configuration and store), the rate-limit state of each app (one
 :class:`~jsm_nb.limits.Pacer` per client id, shared by every session and thread), the
 fetches a rate limit or a failure interrupted (:class:`~jsm_nb.resume.Partials`, so
-that the same call made again resumes), and the sandbox backend that stands in for
+that the same call made again resumes), the open readers of each mirror (which a
+sync detaches while it writes), and the sandbox backend that stands in for
 Atlassian when no client id is configured. :meth:`Context.reset` forgets all of it
 (tests use it instead of reaching into module globals).
 
@@ -19,9 +20,10 @@ depends on the core.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .config import Config
 from .errors import ConfigError
@@ -73,6 +75,7 @@ class Context:
         self._sessions: dict[tuple[Config, int], JsmSession] = {}
         self._pacers: dict[str | None, Pacer] = {}
         self._sandbox: SandboxBackend | None = None
+        self._readers: dict[Path, weakref.WeakSet[Any]] = {}
         self.partials = Partials()
         """The fetches interrupted in this process, kept for the same call to resume."""
 
@@ -108,6 +111,12 @@ class Context:
                 self._sandbox = _load_sandbox()
             return self._sandbox
 
+    def mirror_readers(self, path: Path) -> weakref.WeakSet[Any]:
+        """The connections to the mirror at ``path`` that :func:`jsm_nb.mirror` opened in
+        this process and that are still in use: a sync detaches them while it writes."""
+        with self._lock:
+            return self._readers.setdefault(path, weakref.WeakSet())
+
     def store(self, config: Config) -> FileStore:
         """The token file of ``config``: one store object per file in this process."""
         with self._lock:
@@ -142,8 +151,8 @@ class Context:
             session.close()
 
     def reset(self) -> None:
-        """Forget everything: close the sessions; drop the stores, the pacers, the partial
-        fetches and the sandbox handle.
+        """Forget everything: close the sessions and the mirrors' readers; drop the stores,
+        the pacers, the partial fetches and the sandbox handle.
 
         A shared sandbox process is not stopped (other kernels may use it); it stops by
         itself when idle.
@@ -154,9 +163,13 @@ class Context:
             self._stores.clear()
             self._pacers.clear()
             self._sandbox = None
+            readers = [reader for found in self._readers.values() for reader in list(found)]
+            self._readers.clear()
         self.partials.clear()
         for session in sessions:
             session.close()
+        for reader in readers:
+            reader.close()
 
 
 CONTEXT = Context()

@@ -22,6 +22,8 @@ __all__ = [
     "InvalidArgument",
     "JsmError",
     "LoginRequired",
+    "MirrorBusy",
+    "MirrorMismatch",
     "RateLimited",
     "TokenRefused",
     "TokenStoreError",
@@ -95,6 +97,16 @@ class TokenRefused(JsmError, ValueError):
 
 class TokenStoreError(JsmError):
     """The token file cannot be read or written (damaged, unreadable, no space)."""
+
+
+class MirrorBusy(JsmError):
+    """A mirror is in use elsewhere: another sync is writing it, or another process has it
+    open; the message says which, and what to do."""
+
+
+class MirrorMismatch(JsmError):
+    """A sync was asked to keep a mirror of another query (or site, or fields) than the one
+    it holds; the message names both, and how to go on."""
 
 
 class ApiError(JsmError):

@@ -57,6 +57,7 @@ __all__ = [
     "Sink",
     "check_options",
     "collect",
+    "cost_status",
     "fetch",
     "get_json",
     "ordered_map",
@@ -292,7 +293,7 @@ class _Calls:
 S = TypeVar("S", bound=Sink)
 
 
-def _status(session: JsmSession, meter: cost.Meter) -> Callable[[], str]:
+def cost_status(session: JsmSession, meter: cost.Meter) -> Callable[[], str]:
     """The bar's status: the requests made; the quota left and its reset, when known."""
     pacer = getattr(session, "pacer", None)
     site = getattr(getattr(session, "site", None), "id", None)
@@ -456,7 +457,7 @@ def collect(
                 total,
                 "rows" if keys is None else "requests",
                 of_rows=keys is None,
-                status=_status(session, meter),
+                status=cost_status(session, meter),
                 announce=wait,
             ) as bar,
         ):

@@ -45,10 +45,12 @@ __all__ = [
     "SEARCH",
     "Window",
     "approximate_count",
+    "edge_id",
     "id_order",
     "plan",
     "search",
     "split",
+    "without_order",
 ]
 
 COUNT = "/rest/api/3/search/approximate-count"
@@ -114,6 +116,12 @@ def id_order(jql: str) -> tuple[str, bool] | None:
     return jql[: found.start()].strip(), direction == "desc"
 
 
+def without_order(jql: str) -> str:
+    """``jql`` without its ORDER BY clause, if it has one."""
+    found = _ORDER_BY.search(jql)
+    return (jql if found is None else jql[: found.start()]).strip()
+
+
 def plan(
     jql: str, count: int, *, limit: int, concurrency: int, max_rows: int | None
 ) -> tuple[str, bool] | None:
@@ -153,7 +161,7 @@ def split(low: int, high: int, count: int, page: int) -> list[Window]:
     return [Window(a, b) for a, b in itertools.pairwise([None, *edges, None])]
 
 
-def _edge_id(session: JsmSession, where: str, order: str) -> int | None:
+def edge_id(session: JsmSession, where: str, order: str) -> int | None:
     """The lowest (``ASC``) or highest (``DESC``) issue id ``where`` matches; None if none."""
     body = paging.get_json(
         session,
@@ -211,8 +219,8 @@ def search(
     list of dict
         The issues' records.
     """
-    low = _edge_id(session, where, "ASC")
-    high = None if low is None else _edge_id(session, where, "DESC")
+    low = edge_id(session, where, "ASC")
+    high = None if low is None else edge_id(session, where, "DESC")
     if low is None or high is None:
         return []
     windows = split(min(low, high), max(low, high), count, limit)

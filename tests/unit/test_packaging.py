@@ -19,7 +19,7 @@ else:
 ROOT = Path(__file__).resolve().parents[2]
 
 # conda-forge packages named otherwise than on PyPI: conda-forge's name -> PyPI's
-CONDA_NAMES = {"playwright-python": "playwright"}
+CONDA_NAMES = {"playwright-python": "playwright", "python-duckdb": "duckdb"}
 
 
 def _requirements(specs: list[str]) -> dict[str, str]:
@@ -63,6 +63,8 @@ PUBLIC = {
         "InvalidArgument",
         "JsmError",
         "LoginRequired",
+        "MirrorBusy",
+        "MirrorMismatch",
         "RateLimited",
         "TokenRefused",
         "TokenStoreError",
@@ -98,6 +100,7 @@ PUBLIC = {
         "styled",
     ],
     "notebook": ["Usage", "show_traceback", "usage"],
+    "mirror": ["SyncReport", "mirror", "mirror_export", "mirror_frame", "sync"],
 }
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from ..data import (
     Approval,
@@ -39,6 +39,7 @@ from .search import approximate_count, removed_search, search
 from .shapes import (
     approval_dto,
     article_dto,
+    avatars,
     comment_rows,
     desk_dto,
     organization_dto,
@@ -246,6 +247,24 @@ def _info(call: Call) -> Json:
     }
 
 
+def _myself(call: Call) -> Json:
+    """Jira's User bean of the signed-in user; their ``timeZone`` is the site's, the zone
+    JQL's dates are read in."""
+    site = call.site
+    user = site.users[site.by_account[call.account_id]]
+    return {
+        "self": f"{site.url}/rest/api/3/user?accountId={quote(user.account_id)}",
+        "accountId": user.account_id,
+        "accountType": "atlassian",
+        "emailAddress": user.email,
+        "avatarUrls": avatars(user),
+        "displayName": user.display_name,
+        "active": user.active,
+        "timeZone": site.time_zone,
+        "locale": "en_GB",
+    }
+
+
 def _organization_users(call: Call) -> Rows[int]:
     site = call.site
     wanted = call.params["organizationId"]
@@ -353,6 +372,7 @@ _ROUTES = (
     _Route("/rest/api/3/search/approximate-count",         approximate_count,    _WORK,
            methods=_POST),
     _Route("/rest/api/3/field",                            field_catalogue,      _WORK),
+    _Route("/rest/api/3/myself",                           _myself,              _WORK),
     *(
         _Route(f"/rest/api/{version}/search{tail}", removed_search, _WORK, methods=_GET_POST)
         for version in (2, 3)

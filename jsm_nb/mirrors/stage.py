@@ -1,0 +1,512 @@
+"""The mirror's file: its tables, a sync's staged work, and the one transaction that
+publishes it.
+
+A sync never writes the tables readers see until its end. What it fetches goes, page by
+page, into staging tables (``_stage_<table>``, the same columns), each page in a
+transaction with the checkpoint it reaches (``_sync``, ``_sync_windows``): a sync killed,
+cut off or stopped by a quota keeps every page it committed, and the next sync of the same
+query goes on from the checkpoints, never fetching a committed page again. At the end,
+:meth:`Mirror.publish` moves the staged rows into the tables, removes the deleted issues,
+records the run in ``sync_runs`` and clears the staging, in one transaction: readers see
+the mirror before the sync or after it. Rows are replaced by issue id (an issue's rows in
+every table at once), and an issue's staged version is dropped if the mirror already holds
+a newer one (the search is eventually consistent: a page may be behind).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .schema import DETAILS, FIELDS, SYNC_RUNS, Table, rows_of
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from .layout import Layout
+
+__all__ = ["Counts", "Mirror", "Plan", "Window"]
+
+VERSION = 1
+"""The version of the mirror's layout of tables."""
+_META = Table(
+    "_mirror",
+    (
+        ("version", "BIGINT"),
+        ("site_id", "VARCHAR"),
+        ("site_url", "VARCHAR"),
+        ("query", "VARCHAR"),
+        ("fields", "JSON"),
+        ("what", "JSON"),
+        ("created", "TIMESTAMPTZ"),
+        ("full_check", "TIMESTAMPTZ"),
+    ),
+)
+_PLAN = Table(
+    "_sync",
+    (
+        ("query", "VARCHAR"),
+        ("fields", "JSON"),
+        ("what", "JSON"),
+        ("since", "TIMESTAMPTZ"),
+        ("full_check", "BOOLEAN"),
+        ("listed", "BOOLEAN"),
+        ("list_after", "BIGINT"),
+        ("started", "TIMESTAMPTZ"),
+    ),
+)
+_WINDOWS = Table(
+    "_sync_windows",
+    (
+        ("window_id", "BIGINT"),
+        ("low_id", "BIGINT"),
+        ("high_id", "BIGINT"),
+        ("after_id", "BIGINT"),
+        ("done", "BOOLEAN"),
+    ),
+)
+_IDS = (("issue_id", "VARCHAR"),)
+_LISTED = Table("_stage_listed", _IDS)
+_DELETED = Table("_stage_deleted", _IDS)
+_DONE = Table("_stage_done", (("detail", "VARCHAR"), *_IDS))
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """A range of issue ids ``[low, high)`` a sync's search goes through (``None``: no
+    bound), the last id it staged (``after``) and whether it is done."""
+
+    window: int
+    low: int | None
+    high: int | None
+    after: int | None = None
+    done: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """A sync under way, as committed: what it mirrors, from when, and how far it got."""
+
+    query: str
+    fields: tuple[str, ...]
+    what: tuple[str, ...]
+    since: dt.datetime | None
+    full_check: bool | None
+    listed: bool
+    list_after: int | None
+    started: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class Counts:
+    """What a published sync changed in the mirror."""
+
+    added: int
+    updated: int
+    deleted: int
+    fetched: int
+
+
+def _tuple(value: Any) -> tuple[str, ...]:
+    return tuple(json.loads(value)) if isinstance(value, str) else tuple(value or ())
+
+
+class Mirror:
+    """One mirror file opened for writing, and the tables of its layout.
+
+    Every method is thread safe (the search's windows stage their pages from several
+    threads); each write is one transaction.
+    """
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, layout: Layout) -> None:
+        self.connection = connection
+        self.layout = layout
+        self._lock = threading.Lock()
+        self.tables: dict[str, Table] = {t.name: t for t in layout.tables}
+        self.tables.update({name: detail.table for name, detail in DETAILS.items()})
+
+    # -- what the file holds ---------------------------------------------------------
+
+    def _one(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
+        found = self.connection.execute(sql, parameters).fetchall()
+        return found[0][0] if found else None
+
+    def _ids(self, sql: str) -> set[str]:
+        return {row[0] for row in self.connection.execute(sql).fetchall()}
+
+    @staticmethod
+    def meta_of(connection: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+        """The mirror's row of ``_mirror`` (what it holds), or None for a new file."""
+        exists = connection.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = '_mirror'"
+        ).fetchall()
+        if not exists[0][0]:
+            return None
+        relation = connection.execute("SELECT * FROM _mirror")
+        names = [d[0] for d in relation.description]
+        rows = relation.fetchall()
+        if not rows:
+            return None
+        found = dict(zip(names, rows[0], strict=True))
+        found["fields"], found["what"] = _tuple(found["fields"]), _tuple(found["what"])
+        return found
+
+    def issue_columns(self) -> tuple[str, ...]:
+        """The ``issues`` table's columns in the file (empty before its first sync)."""
+        rows = self.connection.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'issues' AND table_schema = 'main' ORDER BY ordinal_position"
+        ).fetchall()
+        return tuple(r[0] for r in rows)
+
+    def create(self, *, replace_searched: bool = False) -> None:
+        """Create the tables that are missing (``replace_searched``: the searched tables
+        anew, emptied, for a mirror whose fields changed)."""
+        with self._lock, self._transaction():
+            for table in self.tables.values():
+                if replace_searched and table.name in {t.name for t in self.layout.tables}:
+                    self.connection.execute(f'DROP TABLE IF EXISTS "{table.name}"')
+                    self.connection.execute(f'DROP TABLE IF EXISTS "_stage_{table.name}"')
+                self.connection.execute(table.ddl())
+                self.connection.execute(table.ddl(f"_stage_{table.name}"))
+            for table in (FIELDS, SYNC_RUNS, _META, _PLAN, _WINDOWS, _LISTED, _DELETED, _DONE):
+                self.connection.execute(table.ddl())
+
+    def set_meta(
+        self, site_id: str, site_url: str, query: str, fields: Sequence[str], what: Sequence[str]
+    ) -> None:
+        """Record what the mirror holds (its first sync, or a query changed on purpose)."""
+        with self._lock, self._transaction():
+            created = self._one("SELECT created FROM _mirror")
+            self.connection.execute("DELETE FROM _mirror")
+            self.connection.execute(
+                "INSERT INTO _mirror VALUES (?, ?, ?, ?, ?, ?, COALESCE(?, now()), NULL)",
+                [
+                    VERSION,
+                    site_id,
+                    site_url,
+                    query,
+                    json.dumps(list(fields)),
+                    json.dumps(list(what)),
+                    created,
+                ],
+            )
+
+    def issue_count(self) -> int:
+        """Issues in the mirror and staged for it, less those staged as deleted."""
+        return int(
+            self._one(
+                "SELECT count(*) FROM (SELECT issue_id FROM issues "
+                "UNION SELECT issue_id FROM _stage_issues "
+                "EXCEPT SELECT issue_id FROM _stage_deleted)"
+            )
+        )
+
+    def watermark(self) -> dt.datetime | None:
+        """The newest ``updated`` the mirror holds: where the next sync's search starts
+        (less an overlap)."""
+        found: dt.datetime | None = self._one("SELECT max(updated) FROM issues")
+        return found
+
+    # -- a sync under way ----------------------------------------------------------
+
+    def plan(self) -> tuple[Plan | None, list[Window]]:
+        """The sync under way (a stopped one), and its windows; ``None`` if there is none."""
+        relation = self.connection.execute("SELECT * FROM _sync")
+        names = [d[0] for d in relation.description]
+        rows = relation.fetchall()
+        if not rows:
+            return None, []
+        found = dict(zip(names, rows[0], strict=True))
+        found["fields"], found["what"] = _tuple(found["fields"]), _tuple(found["what"])
+        windows = [
+            Window(*r)
+            for r in self.connection.execute(
+                "SELECT * FROM _sync_windows ORDER BY window_id"
+            ).fetchall()
+        ]
+        return Plan(**found), windows
+
+    def begin(self, plan: Plan, windows: Iterable[Window]) -> None:
+        """Start a new sync: forget any staged work, then commit ``plan`` and its windows."""
+        with self._lock, self._transaction():
+            self._clear_staging()
+            self.connection.execute(
+                "INSERT INTO _sync VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    plan.query,
+                    json.dumps(list(plan.fields)),
+                    json.dumps(list(plan.what)),
+                    plan.since,
+                    plan.full_check,
+                    plan.listed,
+                    plan.list_after,
+                    plan.started,
+                ],
+            )
+            for w in windows:
+                self.connection.execute(
+                    "INSERT INTO _sync_windows VALUES (?, ?, ?, ?, ?)",
+                    [w.window, w.low, w.high, w.after, w.done],
+                )
+
+    def last_run_id(self) -> int | None:
+        """The id of the last run in ``sync_runs``, if any."""
+        found = self._one("SELECT max(run_id) FROM sync_runs")
+        return None if found is None else int(found)
+
+    def window_done(self, window: int) -> None:
+        """Commit that the search went through ``window``."""
+        with self._lock, self._transaction():
+            self.connection.execute(
+                "UPDATE _sync_windows SET done = true WHERE window_id = ?", [window]
+            )
+
+    def list_after(self) -> int | None:
+        """The last id the full list of ids staged, if any."""
+        found = self._one("SELECT list_after FROM _sync")
+        return None if found is None else int(found)
+
+    def row_counts(self) -> dict[str, int]:
+        """Each table's rows (the searched, per-request and ``fields`` tables)."""
+        names = [*self.tables, "fields"]
+        return {name: int(self._one(f'SELECT count(*) FROM "{name}"')) for name in names}
+
+    def decide_full_check(self, full_check: bool) -> None:
+        """Commit whether this sync lists every id (so that a resumed sync decides alike)."""
+        with self._lock, self._transaction():
+            self.connection.execute("UPDATE _sync SET full_check = ?", [full_check])
+
+    def stage_page(self, records: Sequence[dict[str, Any]], window: int | None) -> None:
+        """Stage one search page's issues in every searched table, and move ``window``'s
+        checkpoint past them, in one transaction."""
+        if not records:
+            return
+        rows = self.layout.rows(records)
+        after = max(int(r["id"]) for r in records)
+        with self._lock, self._transaction():
+            self._stage_rows(rows)
+            if window is not None:
+                self.connection.execute(
+                    "UPDATE _sync_windows SET after_id = greatest(COALESCE(after_id, ?), ?) "
+                    "WHERE window_id = ?",
+                    [after, after, window],
+                )
+
+    def _stage_rows(self, rows: Mapping[str, pd.DataFrame]) -> None:
+        issues = rows["issues"]
+        page = rows_of(
+            issues[["issue_id", "updated"]],
+            Table("page", (("issue_id", "VARCHAR"), ("updated", "TIMESTAMPTZ"))),
+        )
+        self.connection.register("_page", page)
+        try:
+            newer = self._ids(
+                "SELECT p.issue_id FROM _page p JOIN _stage_issues s USING (issue_id) "
+                "WHERE s.updated > p.updated"
+            )
+            ids = [i for i in page["issue_id"].tolist() if i not in newer]
+            for name, frame in rows.items():
+                table = self.tables[name]
+                kept = frame[frame["issue_id"].isin(ids)]
+                self._replace_staged(table, ids, kept)
+        finally:
+            self.connection.unregister("_page")
+
+    def _replace_staged(self, table: Table, ids: Sequence[str], frame: pd.DataFrame) -> None:
+        staged = f'"_stage_{table.name}"'
+        self.connection.execute(
+            f"DELETE FROM {staged} WHERE issue_id IN (SELECT unnest(?::VARCHAR[]))", [list(ids)]
+        )
+        if len(frame):
+            self.connection.register("_rows", rows_of(frame, table))
+            try:
+                self.connection.execute(f"INSERT INTO {staged} BY NAME SELECT * FROM _rows")
+            finally:
+                self.connection.unregister("_rows")
+
+    def stage_listed(self, ids: Sequence[str], done: bool) -> None:
+        """Stage a page of the query's full list of ids (``done``: its last page)."""
+        with self._lock, self._transaction():
+            if ids:
+                self.connection.execute(
+                    "INSERT INTO _stage_listed SELECT unnest(?::VARCHAR[])", [list(ids)]
+                )
+                self.connection.execute(
+                    "UPDATE _sync SET list_after = ?", [max(int(i) for i in ids)]
+                )
+            if done:
+                self.connection.execute("UPDATE _sync SET listed = true")
+                self.connection.execute(
+                    "INSERT INTO _stage_deleted SELECT issue_id FROM "
+                    "(SELECT issue_id FROM issues UNION SELECT issue_id FROM _stage_issues) "
+                    "WHERE issue_id NOT IN (SELECT issue_id FROM _stage_listed)"
+                )
+
+    def missing(self) -> list[str]:
+        """The listed ids neither mirrored nor staged: issues to fetch by id."""
+        return sorted(
+            self._ids(
+                "SELECT issue_id FROM _stage_listed EXCEPT SELECT issue_id FROM issues "
+                "EXCEPT SELECT issue_id FROM _stage_issues"
+            ),
+            key=int,
+        )
+
+    def details_due(self, detail: str, backfill: bool) -> list[tuple[str, str]]:
+        """The (id, key) of each issue whose ``detail`` rows are to fetch: the staged
+        issues (every issue, with ``backfill``) not done yet, nor deleted."""
+        every = "UNION SELECT issue_id, issue_key FROM issues" if backfill else ""
+        rows = self.connection.execute(
+            "SELECT issue_id, issue_key FROM "
+            f"(SELECT issue_id, issue_key FROM _stage_issues {every}) "
+            "WHERE issue_id NOT IN (SELECT issue_id FROM _stage_deleted) "
+            "AND issue_id NOT IN (SELECT issue_id FROM _stage_done WHERE detail = ?)",
+            [detail],
+        ).fetchall()
+        newest = {issue_id: key for issue_id, key in rows}
+        return sorted(newest.items(), key=lambda item: int(item[0]))
+
+    def stage_details(self, detail: str, issue_id: str, frame: pd.DataFrame | None) -> None:
+        """Stage one issue's ``detail`` rows (``None``: it has no request any more, so it
+        leaves the mirror), and mark it done, in one transaction."""
+        with self._lock, self._transaction():
+            if frame is None:
+                self.connection.execute("INSERT INTO _stage_deleted VALUES (?)", [issue_id])
+            else:
+                self._replace_staged(self.tables[detail], [issue_id], frame)
+            self.connection.execute("INSERT INTO _stage_done VALUES (?, ?)", [detail, issue_id])
+
+    # -- the end of a sync ---------------------------------------------------------
+
+    def publish(
+        self,
+        run: Mapping[str, Any],
+        fields: pd.DataFrame,
+        what: Sequence[str],
+        dropped: Sequence[str],
+    ) -> Counts:
+        """Move the staged work into the tables, record ``run`` in ``sync_runs``, clear the
+        staging: one transaction. ``dropped`` names per-request tables no longer kept,
+        emptied; ``fields`` is the catalogue."""
+        searched = [t.name for t in self.layout.tables]
+        sql = self.connection.execute
+        with self._lock, self._transaction():
+            sql(
+                "DELETE FROM _stage_issues s USING issues i "
+                "WHERE s.issue_id = i.issue_id AND s.updated < i.updated"
+            )
+            sql("DELETE FROM _stage_issues WHERE issue_id IN (SELECT issue_id FROM _stage_deleted)")
+            added = self._one(
+                "SELECT count(*) FROM _stage_issues "
+                "WHERE issue_id NOT IN (SELECT issue_id FROM issues)"
+            )
+            updated = self._one(
+                "SELECT count(*) FROM _stage_issues s JOIN issues i USING (issue_id) "
+                "WHERE s.updated > i.updated"
+            )
+            fetched = self._one("SELECT count(*) FROM _stage_issues")
+            deleted = self._one(
+                "SELECT count(*) FROM issues "
+                "WHERE issue_id IN (SELECT issue_id FROM _stage_deleted)"
+            )
+            for name in searched:
+                sql(
+                    f'DELETE FROM "{name}" WHERE issue_id IN '
+                    "(SELECT issue_id FROM _stage_issues UNION SELECT issue_id FROM _stage_deleted)"
+                )
+                sql(
+                    f'INSERT INTO "{name}" BY NAME SELECT * FROM "_stage_{name}" '
+                    "WHERE issue_id IN (SELECT issue_id FROM _stage_issues)"
+                )
+            for name in DETAILS:
+                if name in dropped:
+                    sql(f'DELETE FROM "{name}"')
+                    continue
+                sql(
+                    f'DELETE FROM "{name}" WHERE issue_id IN (SELECT issue_id FROM _stage_deleted '
+                    "UNION SELECT issue_id FROM _stage_done WHERE detail = ?)",
+                    [name],
+                )
+                sql(
+                    f'INSERT INTO "{name}" BY NAME SELECT * FROM "_stage_{name}" '
+                    "WHERE issue_id NOT IN (SELECT issue_id FROM _stage_deleted)"
+                )
+            self._replace_fields(fields)
+            full_check = self._one("SELECT full_check FROM _sync")
+            sql(
+                "UPDATE _mirror SET what = ?, "
+                "full_check = CASE WHEN ? THEN now() ELSE full_check END",
+                [json.dumps(list(what)), bool(full_check)],
+            )
+            counts = Counts(int(added), int(updated), int(deleted), int(fetched))
+            self._record(
+                {
+                    **run,
+                    "full_check": bool(full_check),
+                    "issues_added": counts.added,
+                    "issues_updated": counts.updated,
+                    "issues_deleted": counts.deleted,
+                    "issues_fetched": counts.fetched,
+                    "watermark": self.watermark(),
+                    "outcome": "completed",
+                }
+            )
+            self._clear_staging()
+        return counts
+
+    def record_stop(self, run: Mapping[str, Any]) -> None:
+        """Record a run that stopped before its end (its staged work is kept)."""
+        with self._lock, self._transaction():
+            self._record({**run, "full_check": self._one("SELECT full_check FROM _sync")})
+
+    def last_full_check(self) -> dt.datetime | None:
+        """When a sync last listed every id of the query."""
+        found: dt.datetime | None = self._one("SELECT full_check FROM _mirror")
+        return found
+
+    def _record(self, run: Mapping[str, Any]) -> None:
+        row = {name: run.get(name) for name in SYNC_RUNS.names}
+        row["run_id"] = (self.last_run_id() or 0) + 1
+        frame = pd.DataFrame([row])
+        self.connection.register("_run", frame)
+        try:
+            self.connection.execute("INSERT INTO sync_runs BY NAME SELECT * FROM _run")
+        finally:
+            self.connection.unregister("_run")
+
+    def _replace_fields(self, fields: pd.DataFrame) -> None:
+        self.connection.execute("DELETE FROM fields")
+        self.connection.register("_fields", rows_of(fields, FIELDS))
+        try:
+            self.connection.execute("INSERT INTO fields BY NAME SELECT * FROM _fields")
+        finally:
+            self.connection.unregister("_fields")
+
+    def _clear_staging(self) -> None:
+        for name in self.tables:
+            self.connection.execute(f'DELETE FROM "_stage_{name}"')
+        for table in (_PLAN, _WINDOWS, _LISTED, _DELETED, _DONE):
+            self.connection.execute(f"DELETE FROM {table.name}")
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self.connection)
+
+
+class _Transaction:
+    """``BEGIN`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self.connection = connection
+
+    def __enter__(self) -> None:
+        self.connection.execute("BEGIN TRANSACTION")
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self.connection.execute("COMMIT" if kind is None else "ROLLBACK")

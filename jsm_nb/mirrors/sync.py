@@ -1,0 +1,561 @@
+"""One sync of a mirror: what changed since the last, then deletions, then details.
+
+A sync goes through four phases, each committed as it goes (:mod:`.stage`):
+
+1. **Issues.** The first sync searches the whole query; later ones only
+   ``(<query>) AND updated >= "<watermark - OVERLAP>"``: the watermark is the newest
+   ``updated`` the mirror holds, and :data:`OVERLAP` covers JQL's minute precision and the
+   search's lag behind writes (seconds to minutes). Dates in JQL are in the user's time
+   zone (``/rest/api/3/myself``). The search is split into windows of issue ids, fetched
+   ``concurrency`` at a time, each page committed with its window's checkpoint (its
+   last id: pages come in id order).
+2. **Deletions and moves** (a *full check*). The query's full list of ids, 5,000 a page,
+   shows which mirrored issues were deleted or moved out of the query (they leave), and
+   which it lacks (fetched by id). It costs one request per 5,000 issues, but the
+   points of one object per issue (Atlassian counts each id), so it runs only when
+   needed: with ``full_check=True``; when the query changed; when Jira's approximate count
+   of the query differs from the mirror's count of issues (one cheap request on every
+   sync); or when the last full check is older than :data:`FULL_CHECK_AGE`.
+3. **Details.** The per-request tables that ``what`` names, fetched request by request
+   for the issues the sync fetched (for every issue, when a table is new to ``what``).
+4. **Publish**: one transaction.
+
+A sync stopped by a quota (:class:`~jsm_nb.errors.RateLimited`), a failure, a kill or an
+interruption leaves its committed pages staged; the next sync of the same query, fields
+and ``what`` goes on from there (another sync starts afresh).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import math
+import os
+import sys
+import threading
+import time
+import zoneinfo
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .. import api, catalogue, cost, frames, paging, windows
+from .. import progress as progress_bar
+from ..errors import InvalidArgument, JsmError, MirrorMismatch
+from . import files
+from .layout import Layout, layout
+from .report import Estimate, SyncReport
+from .schema import DETAILS, SEARCHED
+from .stage import Mirror, Plan, Window
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from ..sessions import JsmSession
+
+__all__ = ["FULL_CHECK_AGE", "OVERLAP", "sync"]
+
+OVERLAP = dt.timedelta(minutes=10)
+"""How far before the watermark a sync's search starts again."""
+FULL_CHECK_AGE = dt.timedelta(hours=24)
+"""A sync lists every id when the last full check is older than this."""
+DEFAULT_QUOTA = 65_000
+"""Points per hour of an app of Atlassian's tier 1, when its headers have not said."""
+_UNKNOWN_ZONE = dt.timedelta(hours=14)  # more overlap when the user's time zone is unknown
+_BY_ID = 100  # ids a search of issues the mirror lacks asks for at once
+_PAGE = paging.DEFAULT_LIMIT
+_DETAIL_POINTS = 4  # an estimate of a per-request listing's points: 1, plus about 3 objects
+_MYSELF = "/rest/api/3/myself"
+
+
+def sync(
+    query: str | None = None,
+    *,
+    what: Iterable[str] | None = None,
+    fields: Iterable[str] | None = None,
+    path: str | os.PathLike[str] | None = None,
+    full_check: bool | None = None,
+    change_query: bool = False,
+    session: JsmSession | None = None,
+    concurrency: int = paging.DEFAULT_CONCURRENCY,
+    progress: bool | None = None,
+    wait: bool = False,
+    timeout: float = 600.0,
+) -> SyncReport:
+    """Bring the local mirror of a JQL query's issues up to date: the first call pulls
+    everything, later calls only what changed.
+
+    Parameters
+    ----------
+    query : str, optional
+        A bounded JQL search, such as ``"project in (ITH, HR)"``; by default the query
+        the mirror already holds. Its ORDER BY, if any, is ignored.
+    what : iterable of str, optional
+        Per-request tables to keep in step besides the searched ones (``issues``,
+        ``requests``, ``sla_cycles``, ``feedback``, which cost nothing more):
+        ``"comments"``, ``"status_history"``, ``"approvals"``; each costs a request per
+        changed issue. By default those the mirror already keeps (none for a new one).
+        A table added later is filled for every issue; one left out is emptied.
+    fields : iterable of str, optional
+        More Jira fields for the ``issues`` table, by name or id, as :func:`jsm_nb.jql`
+        takes them; by default those the mirror already keeps.
+    path : str or path, optional
+        The mirror's DuckDB file; by default one per site and app in the user's data
+        directory.
+    full_check : bool, optional
+        ``True`` lists every id of the query to find deleted and moved issues, ``False``
+        never does; by default a sync does when it is needed (see :mod:`jsm_nb.mirror.sync`).
+    change_query : bool
+        Let a mirror of another query (or other fields) take this one. Issues both queries
+        hold are kept unless they changed, those only the old one holds leave, and the
+        rest are fetched (a change of fields fetches everything again). Without it such
+        a sync raises :class:`~jsm_nb.errors.MirrorMismatch`.
+    session : JsmSession, optional
+        The signed-in session; ``jsm_nb.session()`` by default.
+    concurrency : int
+        Search windows (or requests) fetched at once, under Atlassian's rate limits.
+    progress : bool, optional
+        Show a bar for each phase; by default only in a notebook or a terminal.
+    wait : bool
+        When Atlassian's quota is spent, sleep until it resets (counting down) and go
+        on, instead of raising :class:`~jsm_nb.errors.RateLimited`.
+    timeout : float
+        Seconds to wait for another process's sync of the same mirror (or a reader
+        that holds it) before raising :class:`~jsm_nb.errors.MirrorBusy`.
+
+    Returns
+    -------
+    SyncReport
+        What changed, what it cost, and the tables' sizes.
+
+    Raises
+    ------
+    RateLimited
+        The quota ran out (without ``wait``): what was fetched is kept, and the next
+        ``sync()`` goes on from there.
+    MirrorMismatch
+        The mirror holds another query or other fields, and ``change_query`` is false.
+    MirrorBusy
+        Another sync of the mirror still ran (or a reader held it) after ``timeout``.
+    """
+    opened = api.resolve_session(session)
+    paging.check_options(concurrency=concurrency, max_rows=None)
+    target = Path(path) if path is not None else files.default_path(opened)
+    options = _Options(
+        query=None if query is None else _query(query),
+        what=None if what is None else _what(what),
+        fields=None if fields is None else tuple(api.texts(fields, "fields", "field names or ids")),
+        full_check=full_check,
+        change_query=change_query,
+        concurrency=concurrency,
+        progress=progress,
+        wait=wait,
+    )
+    with files.writing(target, timeout, _notice), files.readers_detached(target):
+        connection = files.open_writer(target, timeout)
+        try:
+            return _Sync(opened, connection, target, options).run()
+        finally:
+            connection.close()
+
+
+def _query(query: object) -> str:
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidArgument(f"query must be a JQL search such as 'project = ITH', got {query!r}.")
+    return windows.without_order(query)
+
+
+def _what(what: Iterable[str]) -> tuple[str, ...]:
+    chosen = tuple(api.texts(what, "what", "per-request tables such as 'comments'"))
+    unknown = [name for name in chosen if name not in DETAILS]
+    if unknown:
+        known = ", ".join(repr(name) for name in DETAILS)
+        also = f" ({', '.join(SEARCHED)} always come from the search)"
+        raise InvalidArgument(f"what= takes {known}{also}; not {', '.join(map(repr, unknown))}.")
+    return tuple(sorted(chosen))
+
+
+def _notice(text: str) -> None:
+    """Tell a watching user what a sync is doing before a long wait or pull."""
+    if progress_bar.interactive():
+        print(f"jsm_nb.sync: {text}", file=sys.stderr, flush=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Options:
+    query: str | None
+    what: tuple[str, ...] | None
+    fields: tuple[str, ...] | None
+    full_check: bool | None
+    change_query: bool
+    concurrency: int
+    progress: bool | None
+    wait: bool
+
+
+class _Counter:
+    """A phase's progress bar, updated from the search's threads."""
+
+    def __init__(self, bar: progress_bar.Bar) -> None:
+        self.bar = bar
+        self._lock = threading.Lock()
+
+    def update(self, rows: int) -> None:
+        with self._lock:
+            self.bar.update(rows)
+
+
+class _Sync:
+    """One sync of the mirror at ``path``, opened for writing as ``connection``."""
+
+    def __init__(
+        self,
+        session: JsmSession,
+        connection: duckdb.DuckDBPyConnection,
+        path: Path,
+        options: _Options,
+    ) -> None:
+        self.session = session
+        self.connection = connection
+        self.path = path
+        self.options = options
+        self.started = dt.datetime.now(dt.timezone.utc)
+        self.clock = time.monotonic()
+        self.since_text: str | None = None
+        self.resumed_run: int | None = None
+
+    def run(self) -> SyncReport:
+        with cost.metered(wait=self.options.wait) as self.meter:
+            fields = catalogue.catalogue(self.session)
+            meta = Mirror.meta_of(self.connection)
+            query = self.options.query or (meta or {}).get("query")
+            if query is None:
+                raise InvalidArgument(
+                    "this mirror is new: give the JQL it keeps, such as "
+                    "jsm_nb.sync('project in (ITH, HR)')."
+                )
+            kept_fields = self._kept(self.options.fields, meta, "fields")
+            what = self._kept(self.options.what, meta, "what")
+            shape = layout(fields, kept_fields)
+            self.mirror = Mirror(self.connection, shape)
+            refetch = self._check_meta(meta, query, shape)
+            self.mirror.create(replace_searched=refetch)
+            if meta is None or refetch or meta["query"] != query:
+                self.mirror.set_meta(self._site_id(), self._site_url(), query, kept_fields, what)
+            plan, found = self.mirror.plan()
+            resumed = plan is not None and (plan.query, plan.fields, plan.what) == (
+                query,
+                kept_fields,
+                what,
+            )
+            estimate = None
+            self.resumed_run = self.mirror.last_run_id() if resumed else None
+            if plan is None or not resumed:
+                plan, found, estimate = self._begin(query, kept_fields, what, meta)
+            try:
+                self._search(plan, found)
+                full = self._full_check(plan, meta)
+                if full:
+                    self._list(plan)
+                    self._fetch_missing(plan)
+                self._details(plan, meta)
+            except (JsmError, KeyboardInterrupt, OSError) as stop:
+                self._record_stop(plan, stop)
+                raise
+            kept = set(meta["what"]) if meta else set()
+            counts = self.mirror.publish(
+                self._run_row(plan),
+                api.fields(session=self.session),
+                what,
+                dropped=sorted(kept - set(what)),
+            )
+        return SyncReport(
+            path=self.path,
+            query=query,
+            first=plan.since is None,
+            resumed=resumed,
+            full_check=full,
+            added=counts.added,
+            updated=counts.updated,
+            deleted=counts.deleted,
+            fetched=counts.fetched,
+            requests=self.meter.cost().requests,
+            points=self.meter.cost().points,
+            seconds=time.monotonic() - self.clock,
+            rows=self.mirror.row_counts(),
+            estimate=estimate,
+        )
+
+    # -- what the mirror holds -------------------------------------------------------
+
+    @staticmethod
+    def _kept(
+        given: tuple[str, ...] | None, meta: dict[str, Any] | None, name: str
+    ) -> tuple[str, ...]:
+        if given is not None:
+            return given
+        return tuple(meta[name]) if meta else ()
+
+    def _site_id(self) -> str:
+        return self.session.site.id if self.session.site else ""
+
+    def _site_url(self) -> str:
+        return self.session.site.url if self.session.site else ""
+
+    def _check_meta(self, meta: dict[str, Any] | None, query: str, shape: Layout) -> bool:
+        """Whether the searched tables must be fetched anew (the fields changed); raises
+        :class:`MirrorMismatch` for another site, or another query without ``change_query``."""
+        if meta is None:
+            return False
+        if meta["site_id"] != self._site_id():
+            raise MirrorMismatch(
+                f"the mirror {self.path} holds the site {meta['site_url']}, not "
+                f"{self._site_url()}: give another path= for this site."
+            )
+        columns = self.mirror.issue_columns()
+        refetch = bool(columns) and columns != shape.issues.names
+        if (refetch or meta["query"] != query) and not self.options.change_query:
+            what = "other fields" if meta["query"] == query else f"the query {meta['query']!r}"
+            raise MirrorMismatch(
+                f"the mirror {self.path} holds {what}: call jsm_nb.sync() with no query to "
+                "keep it, pass change_query=True to make it this query's, or give another path=."
+            )
+        return refetch
+
+    # -- the phases ------------------------------------------------------------------
+
+    def _where(self, plan: Plan) -> str:
+        """The JQL of the issues this sync searches: the query's, or those it changed."""
+        if plan.since is None:
+            return f"({plan.query})"
+        if self.since_text is None:
+            self.since_text = self._jql_time(plan.since)
+        return f'({plan.query}) AND updated >= "{self.since_text}"'
+
+    def _jql_time(self, moment: dt.datetime) -> str:
+        """``moment`` as a JQL date in the user's time zone (earlier, when the zone is
+        unknown: early enough for every zone)."""
+        body = paging.get_json(self.session, _MYSELF)
+        name = body.get("timeZone") if isinstance(body, dict) else None
+        try:
+            zone: dt.tzinfo = zoneinfo.ZoneInfo(str(name))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            zone, moment = dt.timezone.utc, moment - _UNKNOWN_ZONE
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    def _begin(
+        self,
+        query: str,
+        fields: tuple[str, ...],
+        what: tuple[str, ...],
+        meta: dict[str, Any] | None,
+    ) -> tuple[Plan, list[Window], Estimate | None]:
+        """Plan a new sync: from when, in which windows; commit the plan."""
+        watermark = self.mirror.watermark()
+        changed = meta is not None and meta["query"] != query
+        since = None if watermark is None else watermark - OVERLAP
+        plan = Plan(
+            query=query,
+            fields=fields,
+            what=what,
+            since=since,
+            full_check=True if changed else (False if since is None else self.options.full_check),
+            listed=False,
+            list_after=None,
+            started=self.started,
+        )
+        where = self._where(plan)
+        count = windows.approximate_count(self.session, where)
+        estimate = None
+        if since is None:
+            estimate = self._estimate(count, what)
+            _notice(str(estimate))
+        found = self._windows(where, count)
+        self.mirror.begin(plan, found)
+        return plan, found, estimate
+
+    def _estimate(self, count: int, what: Sequence[str]) -> Estimate:
+        pages = math.ceil(count / _PAGE)
+        points = count + pages + count * _DETAIL_POINTS * len(what)
+        pacer = getattr(self.session, "pacer", None)
+        quota = None if pacer is None else pacer.quota(self._site_id()).limit
+        return Estimate(count, points, int(quota or DEFAULT_QUOTA))
+
+    def _windows(self, where: str, count: int) -> list[Window]:
+        """The search's windows of ids: one page of issues each (one window for a small
+        search, or one at a time)."""
+        if count <= windows.PARALLEL_PAGES * _PAGE or self.options.concurrency < 2:
+            return [Window(0, None, None)]
+        low = windows.edge_id(self.session, where, "ASC")
+        high = None if low is None else windows.edge_id(self.session, where, "DESC")
+        if low is None or high is None:
+            return [Window(0, None, None)]
+        found = windows.split(min(low, high), max(low, high), count, _PAGE)
+        return [Window(n, w.low, w.high) for n, w in enumerate(found)]
+
+    def _bar(self, label: str, total: int | None, unit: str = "rows") -> Any:
+        return progress_bar.bar(
+            self.options.progress,
+            label,
+            total,
+            unit,
+            of_rows=unit == "rows",
+            status=paging.cost_status(self.session, self.meter),
+            announce=self.options.wait,
+        )
+
+    def _fetch(
+        self, jql: str, fields: str, limit: int, into: Callable[[list[dict[str, Any]]], object]
+    ) -> None:
+        paging.fetch(
+            self.session,
+            windows.SEARCH,
+            {"jql": jql, "fields": fields},
+            cursor=True,
+            limit=limit,
+            concurrency=1,
+            progress=False,
+            wait=self.options.wait,
+            into=into,
+        )
+
+    def _search(self, plan: Plan, found: Sequence[Window]) -> None:
+        """Phase 1: the issues the query has (or that changed), window by window."""
+        left = [w for w in found if not w.done]
+        if not left:
+            return
+        where = self._where(plan)
+        fields = ",".join(self.mirror.layout.fields)
+        with self._bar("Mirror sync: issues", None) as bar:
+            counter = _Counter(bar)
+
+            def one(window: Window) -> None:
+                bounds = [f"({where})"]
+                if window.after is not None:
+                    bounds.append(f"id > {window.after}")
+                elif window.low is not None:
+                    bounds.append(f"id >= {window.low}")
+                if window.high is not None:
+                    bounds.append(f"id < {window.high}")
+
+                def page(records: list[dict[str, Any]]) -> None:
+                    self.mirror.stage_page(records, window.window)
+                    counter.update(len(records))
+
+                self._fetch(" AND ".join(bounds) + " ORDER BY id ASC", fields, _PAGE, page)
+                self.mirror.window_done(window.window)
+
+            for _ in paging.ordered_map(one, left, self.options.concurrency):
+                pass
+
+    def _full_check(self, plan: Plan, meta: dict[str, Any] | None) -> bool:
+        """Phase 2's question: whether this sync lists every id (decided once, committed)."""
+        if plan.full_check is not None:
+            return plan.full_check
+        last = self.mirror.last_full_check()
+        stale = last is None or self.started - last > FULL_CHECK_AGE
+        full = (
+            stale
+            or windows.approximate_count(self.session, f"({plan.query})")
+            != self.mirror.issue_count()
+        )
+        self.mirror.decide_full_check(full)
+        return full
+
+    def _list(self, plan: Plan) -> None:
+        """Phase 2: every id of the query, 5,000 a page, to find what left it."""
+        if plan.listed:
+            return
+        after = self.mirror.list_after()
+        bound = "" if after is None else f" AND id > {after}"
+        with self._bar("Mirror sync: every issue id", None) as bar:
+
+            def page(records: list[dict[str, Any]]) -> None:
+                self.mirror.stage_listed([str(r["id"]) for r in records], done=False)
+                bar.update(len(records))
+
+            self._fetch(f"({plan.query}){bound} ORDER BY id ASC", "id", catalogue.KEY_PAGE, page)
+        self.mirror.stage_listed([], done=True)
+
+    def _fetch_missing(self, plan: Plan) -> None:
+        """Phase 2: the listed issues the mirror lacks, by id."""
+        missing = self.mirror.missing()
+        if not missing:
+            return
+        fields = ",".join(self.mirror.layout.fields)
+        with self._bar("Mirror sync: issues new to the mirror", len(missing)) as bar:
+            for at in range(0, len(missing), _BY_ID):
+                batch = missing[at : at + _BY_ID]
+
+                def page(records: list[dict[str, Any]]) -> None:
+                    self.mirror.stage_page(records, None)
+                    bar.update(len(records))
+
+                jql = f"({plan.query}) AND id in ({', '.join(batch)}) ORDER BY id ASC"
+                self._fetch(jql, fields, _PAGE, page)
+
+    def _details(self, plan: Plan, meta: dict[str, Any] | None) -> None:
+        """Phase 3: the per-request tables of ``what``, for the issues that need them."""
+        before = set(meta["what"]) if meta else set()
+        for name in plan.what:
+            due = self.mirror.details_due(name, backfill=name not in before)
+            if due:
+                self._detail(name, due)
+
+    def _detail(self, name: str, due: Sequence[tuple[str, str]]) -> None:
+        """One per-request table's rows for the issues ``due`` (id, key), request by request,
+        each committed as it comes."""
+        detail = DETAILS[name]
+        gone: set[str] = set()
+        order = iter(due)
+        with self._bar(f"Mirror sync: {detail.label.lower()}", len(due), "requests") as bar:
+
+            def took(records: list[dict[str, Any]]) -> None:
+                issue_id, key = next(order)  # the keys' records come in the keys' order
+                frame = None
+                if issue_id not in gone:
+                    frame = frames.to_frame(records, detail.spec)
+                    frame["issue_key"] = pd.Series([key] * len(frame), dtype="string")
+                    frame.insert(0, "issue_id", pd.Series([issue_id] * len(frame), dtype="string"))
+                self.mirror.stage_details(name, issue_id, frame)
+                bar.update(1)
+
+            paging.fetch(
+                self.session,
+                detail.path,
+                detail.params,
+                keys=[issue_id for issue_id, _ in due],
+                concurrency=self.options.concurrency,
+                progress=False,
+                wait=self.options.wait,
+                on_missing=gone.add,
+                into=took,
+            )
+
+    # -- the record of the run -------------------------------------------------------
+
+    def _run_row(self, plan: Plan) -> dict[str, Any]:
+        spent = self.meter.cost()
+        return {
+            "query": plan.query,
+            "started": self.started,
+            "finished": dt.datetime.now(dt.timezone.utc),
+            "resumed_run": self.resumed_run,
+            "since": plan.since,
+            "requests": spent.requests,
+            "points": spent.points,
+            "duration": dt.timedelta(seconds=time.monotonic() - self.clock),
+        }
+
+    def _record_stop(self, plan: Plan, stop: BaseException) -> None:
+        outcome = (
+            "interrupted"
+            if isinstance(stop, KeyboardInterrupt)
+            else f"stopped: {type(stop).__name__}"
+        )
+        row = {**self._run_row(plan), "outcome": outcome}
+        with contextlib.suppress(Exception):  # the stop's own error is the one to raise
+            self.mirror.record_stop(row)
