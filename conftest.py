@@ -1,11 +1,11 @@
 """What every test run gets, the notebooks under nbval included: a home of its own.
 
-The run's token file, shared sandbox and other per-user files live in a temporary
-directory (``XDG_CONFIG_HOME``, ``XDG_STATE_HOME`` and ``JSM_NB_SANDBOX_HOME`` point into
-it, and every kernel and subprocess inherits them), so no test reads or changes the
-user's own login or sandbox. Every shared sandbox started there is stopped at the end,
-even one a test left running; unless set already, ``JSM_NB_SANDBOX_IDLE`` is 120 s, so
-one that escapes stops soon by itself.
+The run's token file, mirrors, shared sandbox and other per-user files live in a
+temporary directory (``XDG_CONFIG_HOME``, ``XDG_STATE_HOME``, ``XDG_DATA_HOME`` and
+``JSM_NB_SANDBOX_HOME`` point into it, and every kernel and subprocess inherits them), so
+no test reads or changes the user's own login, mirrors or sandbox. Every shared sandbox
+started there is stopped at the end, even one a test left running; unless set already,
+``JSM_NB_SANDBOX_IDLE`` is 120 s, so one that escapes stops soon by itself.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-_HOME_VARIABLES = ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "JSM_NB_SANDBOX_HOME")
+_HOME_VARIABLES = ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "JSM_NB_SANDBOX_HOME")
 _run_home: Path | None = None
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 from .. import api
 from ..errors import InvalidArgument
 from . import files
-from .schema import DETAILS, FIELDS, SEARCHED, SYNC_RUNS, order_by, to_frame
+from .schema import DETAILS, FIELDS, SEARCHED, SYNC_RUNS, order_by, portable, to_frame
 
 if TYPE_CHECKING:
     import duckdb
@@ -126,6 +126,8 @@ def mirror_export(
     ----------
     directory : str or path
         Where to write them (made if missing); ``<table>.parquet`` each, replaced.
+        Durations are whole milliseconds there, their columns named ``<column>_ms``
+        (``goal_ms``): Parquet has no negative intervals.
     path, session
         As for :func:`mirror`.
     tables : iterable of str
@@ -145,7 +147,9 @@ def mirror_export(
         for name in names:
             out = target / f"{name}.parquet"
             quoted = str(out).replace("'", "''")
-            connection.execute(f"COPY ({_select(name)}) TO '{quoted}' (FORMAT parquet)")
+            rows = connection.sql(_select(name))
+            copied = f"SELECT {portable(rows)} FROM ({_select(name)})"
+            connection.execute(f"COPY ({copied}) TO '{quoted}' (FORMAT parquet)")
             written.append(out)
     finally:
         connection.close()

@@ -48,6 +48,7 @@ __all__ = [
     "Table",
     "column_type",
     "order_by",
+    "portable",
     "rows_of",
     "table_of",
     "to_frame",
@@ -208,9 +209,22 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
 
 
+def portable(relation: duckdb.DuckDBPyRelation) -> str:
+    """The select list that writes ``relation``'s rows to Parquet: its columns as they
+    are, but durations as whole milliseconds named ``<column>_ms`` (Parquet has no
+    negative intervals, and an SLA's remaining time is negative once breached)."""
+    return ", ".join(
+        f'CAST(round(epoch("{name}") * 1000) AS BIGINT) AS "{name}_ms"'
+        if str(kind) == "INTERVAL"
+        else f'"{name}"'
+        for name, kind in zip(relation.columns, relation.types, strict=True)
+    )
+
+
 def rows_of(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     """``frame``'s rows as ``table``'s, ready for DuckDB: its columns in order (a column
     the frame lacks is all missing), JSON columns as JSON text, lists as lists."""
+    frame = frame.reset_index(drop=True)
     data: dict[str, Any] = {}
     for name, kind in table.columns:
         if name not in frame:

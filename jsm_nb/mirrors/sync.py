@@ -229,7 +229,6 @@ class _Sync:
 
     def run(self) -> SyncReport:
         with cost.metered(wait=self.options.wait) as self.meter:
-            fields = catalogue.catalogue(self.session)
             meta = Mirror.meta_of(self.connection)
             query = self.options.query or (meta or {}).get("query")
             if query is None:
@@ -237,6 +236,7 @@ class _Sync:
                     "this mirror is new: give the JQL it keeps, such as "
                     "jsm_nb.sync('project in (ITH, HR)')."
                 )
+            fields = catalogue.catalogue(self.session)
             kept_fields = self._kept(self.options.fields, meta, "fields")
             what = self._kept(self.options.what, meta, "what")
             shape = layout(fields, kept_fields)

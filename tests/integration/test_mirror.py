@@ -1,0 +1,199 @@
+"""jsm_nb.sync() and the mirror it keeps, against the sandbox over HTTP.
+
+A mirror is checked against the helpers: what the sync keeps in each table is what the
+helpers give for the same query (rows and dtypes), and what a sync stopped half-way
+leaves is finished by the next sync into the same mirror as one sync in one go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+import jsm_nb
+from jsm_nb.context import CONTEXT
+from jsm_nb.mirrors import TABLES
+from jsm_nb.sandbox import Sandbox
+from jsm_nb.sandbox.limits import Limits
+
+QUERY = "project in (ITH, HR)"
+Factory = Callable[..., tuple[Sandbox, jsm_nb.JsmSession]]
+
+
+def table(path: Path, name: str) -> pd.DataFrame:
+    return jsm_nb.mirror_frame(name, path)
+
+
+def tables(path: Path) -> dict[str, pd.DataFrame]:
+    """Every table but ``sync_runs`` (which records each run), read back."""
+    return {name: table(path, name) for name in TABLES if name != "sync_runs"}
+
+
+def assert_same_mirror(left: Path, right: Path) -> None:
+    for name, frame in tables(left).items():
+        pd.testing.assert_frame_equal(frame, table(right, name), obj=name)
+
+
+@pytest.fixture
+def sandbox_session(jsm_session_factory: Factory) -> tuple[Sandbox, jsm_nb.JsmSession]:
+    return jsm_session_factory(requests=600)
+
+
+def test_a_first_sync_keeps_what_the_helpers_give_for_the_query(
+    sandbox_session: tuple[Sandbox, jsm_nb.JsmSession], tmp_path: Path
+) -> None:
+    sb, session = sandbox_session
+    path = tmp_path / "m.duckdb"
+    report = jsm_nb.sync(QUERY, what=["comments"], path=path, session=session, progress=False)
+
+    found = jsm_nb.jql(QUERY, session=session, progress=False)
+    issues = table(path, "issues")
+    assert sorted(issues["issue_id"]) == sorted(found["issue_id"])
+    assert issues["issue_id"].is_unique
+    assert report.first and report.added == len(found) and report.deleted == 0
+    by_id = found.set_index("issue_id").loc[issues["issue_id"]]
+    for column in ("issue_key", "summary", "status", "created", "updated", "resolution_date"):
+        assert list(issues[column]) == list(by_id[column]), column
+        assert issues[column].dtype == found[column].dtype, column
+
+    cycles = table(path, "sla_cycles")
+    expected = jsm_nb.sla(jql=QUERY, session=session, progress=False)
+    order = ["issue_key", "sla_id", "ongoing", "start_time"]
+    pd.testing.assert_frame_equal(
+        cycles.drop(columns="issue_id").sort_values(order).reset_index(drop=True),
+        expected.sort_values(order).reset_index(drop=True),
+    )
+    comments = table(path, "comments")
+    keys = sorted(found["issue_key"])[:25]
+    expected_comments = jsm_nb.comments(keys, session=session, progress=False)
+    pd.testing.assert_frame_equal(
+        comments[comments["issue_key"].isin(keys)]
+        .drop(columns="issue_id")
+        .sort_values(["issue_key", "comment_id"])
+        .reset_index(drop=True),
+        expected_comments.sort_values(["issue_key", "comment_id"]).reset_index(drop=True),
+    )
+    requests = table(path, "requests").set_index("issue_id")
+    searched = jsm_nb.jql(
+        QUERY, fields=["Request Type", "Organizations"], session=session, progress=False
+    ).set_index("issue_id")
+    assert list(requests["request_type"]) == list(searched.loc[requests.index, "request_type"])
+    assert list(requests["organizations"]) == list(searched.loc[requests.index, "organizations"])
+    rated = table(path, "feedback")
+    assert rated["rating"].dtype == "Int64" and rated["rating"].notna().all()
+    assert report.rows["issues"] == len(found)
+
+
+def test_a_first_sync_costs_about_a_point_per_issue(
+    sandbox_session: tuple[Sandbox, jsm_nb.JsmSession], tmp_path: Path
+) -> None:
+    sb, session = sandbox_session
+    before = sb.limits.stats.snapshot()["points"]
+    report = jsm_nb.sync(QUERY, path=tmp_path / "m.duckdb", session=session, progress=False)
+    charged = sb.limits.stats.snapshot()["points"] - before
+    assert charged <= report.points <= charged + 2  # jsm_nb counts the count's POST as a read
+    assert charged <= 1.05 * report.added + 40  # the search's pages, the count, the catalogue
+    assert report.estimate is not None and report.estimate.issues == report.added
+
+
+def test_a_sync_stopped_by_the_quota_goes_on_where_it_stopped(
+    jsm_session_factory: Factory, tmp_path: Path
+) -> None:
+    sb, session = jsm_session_factory(requests=600, limits=Limits(quota=400))
+    stopped, whole = tmp_path / "stopped.duckdb", tmp_path / "whole.duckdb"
+    with pytest.raises(jsm_nb.RateLimited):
+        jsm_nb.sync(QUERY, what=["comments"], path=stopped, session=session, progress=False)
+    with duckdb.connect(str(stopped), read_only=True) as halfway:
+        staged = halfway.sql("SELECT count(*) FROM _stage_issues").fetchall()[0][0]
+        assert staged > 0
+        assert halfway.sql("SELECT count(*) FROM issues").fetchall()[0][0] == 0
+    sb.limits.quota = 1_000_000
+    sb.limits.reset()
+    CONTEXT.reset()  # the pacer saw the pool spent until the top of the hour
+    session = jsm_nb.session(session.config)
+    report = jsm_nb.sync(path=stopped, session=session, progress=False)
+    assert report.resumed
+    jsm_nb.sync(QUERY, what=["comments"], path=whole, session=session, progress=False)
+    assert_same_mirror(stopped, whole)
+    runs = table(stopped, "sync_runs")
+    assert list(runs["outcome"]) == ["stopped: RateLimited", "completed"]
+    assert runs["resumed_run"].tolist()[1] == runs["run_id"].tolist()[0]
+
+
+def test_a_reader_open_in_the_kernel_sees_the_mirror_before_and_after_a_sync(
+    sandbox_session: tuple[Sandbox, jsm_nb.JsmSession], tmp_path: Path
+) -> None:
+    sb, session = sandbox_session
+    path = tmp_path / "m.duckdb"
+    jsm_nb.sync("project = ITH", path=path, session=session, progress=False)
+    db = jsm_nb.mirror(path)
+    first = db.sql("SELECT count(*) FROM issues").fetchall()[0][0]
+    jsm_nb.sync(
+        "project in (ITH, HR)", path=path, session=session, progress=False, change_query=True
+    )
+    assert db.sql("SELECT count(*) FROM issues").fetchall()[0][0] > first
+    with pytest.raises(duckdb.Error):
+        db.execute("CREATE TABLE mine (a INTEGER)")  # read-only
+    db.close()
+
+
+def test_another_query_is_refused_unless_asked_for(
+    sandbox_session: tuple[Sandbox, jsm_nb.JsmSession], tmp_path: Path
+) -> None:
+    sb, session = sandbox_session
+    path = tmp_path / "m.duckdb"
+    jsm_nb.sync("project = ITH", path=path, session=session, progress=False)
+    with pytest.raises(jsm_nb.MirrorMismatch, match="change_query=True"):
+        jsm_nb.sync("project = HR", path=path, session=session, progress=False)
+    with pytest.raises(jsm_nb.MirrorMismatch, match="other fields"):
+        jsm_nb.sync(fields=["Asset tag"], path=path, session=session, progress=False)
+    report = jsm_nb.sync("project = HR", path=path, session=session, change_query=True)
+    assert report.full_check
+    fresh = tmp_path / "fresh.duckdb"
+    jsm_nb.sync("project = HR", path=fresh, session=session, progress=False)
+    assert_same_mirror(path, fresh)
+
+
+def test_bad_arguments_are_refused_before_any_request(
+    sandbox_session: tuple[Sandbox, jsm_nb.JsmSession], tmp_path: Path
+) -> None:
+    sb, session = sandbox_session
+    before = sb.stats.snapshot()
+    with pytest.raises(jsm_nb.InvalidArgument, match="'comments'"):
+        jsm_nb.sync(QUERY, what=["comment"], path=tmp_path / "m.duckdb", session=session)
+    with pytest.raises(jsm_nb.InvalidArgument, match="JQL"):
+        jsm_nb.sync("  ", path=tmp_path / "m.duckdb", session=session)
+    with pytest.raises(jsm_nb.InvalidArgument, match="is new"):
+        jsm_nb.sync(path=tmp_path / "m.duckdb", session=session)
+    with pytest.raises(jsm_nb.InvalidArgument, match="no mirror"):
+        jsm_nb.mirror(tmp_path / "none.duckdb")
+    with pytest.raises(jsm_nb.InvalidArgument, match="tables are"):
+        jsm_nb.mirror_frame("issue", tmp_path / "m.duckdb")
+    assert sb.stats.snapshot() == before
+
+
+def test_the_default_mirror_is_private_to_its_user(
+    sandbox_session: tuple[Sandbox, jsm_nb.JsmSession],
+) -> None:
+    sb, session = sandbox_session
+    report = jsm_nb.sync("project = ITH", session=session, progress=False)
+    assert report.path.parent.stat().st_mode & 0o777 == 0o700
+    assert jsm_nb.mirror_frame("issues", session=session).shape[0] == report.added
+
+
+def test_the_mirror_exports_every_table_as_parquet(
+    sandbox_session: tuple[Sandbox, jsm_nb.JsmSession], tmp_path: Path
+) -> None:
+    sb, session = sandbox_session
+    path = tmp_path / "m.duckdb"
+    jsm_nb.sync(QUERY, path=path, session=session, progress=False)
+    written = jsm_nb.mirror_export(tmp_path / "out", path)
+    assert [p.name for p in written] == [f"{name}.parquet" for name in TABLES]
+    with duckdb.connect() as reading:
+        for name in TABLES:
+            rows = reading.sql(f"SELECT count(*) FROM '{tmp_path / 'out' / name}.parquet'")
+            assert rows.fetchall()[0][0] == len(table(path, name)), name
