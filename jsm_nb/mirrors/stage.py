@@ -59,6 +59,7 @@ _PLAN = Table(
         ("listed", "BOOLEAN"),
         ("list_after", "BIGINT"),
         ("started", "TIMESTAMPTZ"),
+        ("total", "BIGINT"),
     ),
 )
 _WINDOWS = Table(
@@ -91,7 +92,8 @@ class Window:
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
-    """A sync under way, as committed: what it mirrors, from when, and how far it got."""
+    """A sync under way, as committed: what it mirrors, from when, how far it got, and
+    about how many issues its search finds (``total``, Jira's approximate count)."""
 
     query: str
     fields: tuple[str, ...]
@@ -101,6 +103,7 @@ class Plan:
     listed: bool
     list_after: int | None
     started: dt.datetime
+    total: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -238,7 +241,7 @@ class Mirror:
         with self._lock, self._transaction():
             self._clear_staging()
             self.connection.execute(
-                "INSERT INTO _sync VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO _sync VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     plan.query,
                     json.dumps(list(plan.fields)),
@@ -248,6 +251,7 @@ class Mirror:
                     plan.listed,
                     plan.list_after,
                     plan.started,
+                    plan.total,
                 ],
             )
             for w in windows:

@@ -366,14 +366,15 @@ class _Sync:
             listed=False,
             list_after=None,
             started=self.started,
+            total=0,
         )
         where = self._where(plan)
-        count = windows.approximate_count(self.session, where)
+        plan = dataclasses.replace(plan, total=windows.approximate_count(self.session, where))
         estimate = None
         if since is None:
-            estimate = self._estimate(count, what)
+            estimate = self._estimate(plan.total, what)
             _notice(str(estimate))
-        found = self._windows(where, count)
+        found = self._windows(where, plan.total)
         self.mirror.begin(plan, found)
         return plan, found, estimate
 
@@ -429,7 +430,7 @@ class _Sync:
             return
         where = self._where(plan)
         fields = ",".join(self.mirror.layout.fields)
-        with self._bar("Mirror sync: issues", None) as bar:
+        with self._bar("Mirror sync: issues", plan.total) as bar:
             counter = _Counter(bar)
 
             def one(window: Window) -> None:
