@@ -150,7 +150,8 @@ class RateLimited(ApiError):
 
     Raised before anything is sent: retrying would only burn requests (a spent
     quota denies every request until its reset). The message says when requests
-    may resume (local time and UTC), for which app and pool, and what to do. It
+    may resume (local time, and UTC when that differs), for which app and pool, and
+    what to do. It
     names the app by its client id, never by a token or secret.
 
     Attributes
@@ -217,9 +218,10 @@ def _rate_limited_text(error: RateLimited) -> str:
     local = error.reset_at.astimezone()
     utc = error.reset_at.astimezone(dt.timezone.utc)
     day = "" if local.date() == dt.datetime.now(local.tzinfo).date() else f"{local:%Y-%m-%d} "
+    also = "" if local.utcoffset() == dt.timedelta(0) else f" ({utc:%H:%M:%S} UTC)"
     return (
         f"Atlassian's rate limit: {what} {state}{why}; nothing more is sent until"
-        f" {day}{local:%H:%M:%S %Z} ({utc:%H:%M:%S} UTC), in {_duration(error.retry_after)}.\n"
+        f" {day}{local:%H:%M:%S %Z}{also}, in {_duration(error.retry_after)}.\n"
         f"Re-run after {local:%H:%M:%S}, or pass wait=True to sleep until then with a countdown."
     )
 

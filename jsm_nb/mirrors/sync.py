@@ -244,7 +244,10 @@ class _Sync:
             refetch = self._check_meta(meta, query, shape)
             self.mirror.create(replace_searched=refetch)
             if meta is None or refetch or meta["query"] != query:
-                self.mirror.set_meta(self._site_id(), self._site_url(), query, kept_fields, what)
+                kept_what = meta["what"] if meta else ()  # changed by the publishing only
+                self.mirror.set_meta(
+                    self._site_id(), self._site_url(), query, kept_fields, kept_what
+                )
             plan, found = self.mirror.plan()
             resumed = plan is not None and (plan.query, plan.fields, plan.what) == (
                 query,

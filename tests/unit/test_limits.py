@@ -791,6 +791,24 @@ def test_a_reason_that_is_not_a_short_name_is_not_repeated(pacer: Pacer) -> None
     assert "site 3f1c2a4e" in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("zone", "shown"), [("UTC", "14:00:00 UTC, in"), ("Asia/Tokyo", "23:00:00 JST (14:00:00 UTC)")]
+)
+def test_rate_limited_says_the_reset_once_in_utc_and_also_in_utc_elsewhere(
+    zone: str, shown: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        reset = dt.datetime(2026, 3, 26, 14, 0, tzinfo=UTC)
+        error = RateLimited(reset_at=reset, pool="global", reason=None, retry_after=60)
+        assert shown in str(error)
+        assert str(error).count("UTC") == 1
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
 def test_rate_limited_needs_an_aware_time() -> None:
     with pytest.raises(ValueError, match="aware"):
         RateLimited(reset_at=dt.datetime(2026, 3, 26), pool="global", reason=None, retry_after=1)
