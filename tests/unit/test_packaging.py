@@ -120,3 +120,16 @@ def test_import_leaves_the_sign_in_side_until_first_use() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert answer.stdout.splitlines() == ["", "jsm_nb.sessions jsm_nb.signin JsmSession"]
+
+
+def test_the_architecture_map_names_every_module_of_the_core() -> None:
+    """docs/ARCHITECTURE.md is the map: a module it does not name is a module nobody finds."""
+    root = Path(jsm_nb.__file__).parent
+    text = (root.parent / "docs" / "ARCHITECTURE.md").read_text()
+    modules = [p for p in root.rglob("*.py") if "sandbox" not in p.parts]
+    unnamed = [
+        str(p.relative_to(root))
+        for p in modules
+        if f"`{p.name}`" not in text and p.stem != "__init__"
+    ]
+    assert not unnamed
