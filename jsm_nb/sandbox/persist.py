@@ -1,9 +1,11 @@
-"""What the shared sandbox keeps on disk: private JSON files, and its authorisation state.
+"""What the shared sandbox keeps on disk: private JSON files, its authorisation state and
+its data's changes.
 
 Each file is written atomically (temporary file, fsync, rename) with mode 0600
 and read only when it belongs to this user. :class:`StateFile` holds the app's
 credentials and the authorisation server's grants and tokens, so that a login
-outlives the process that issued it.
+outlives the process that issued it; :class:`ChangesFile` the change batches made on its
+sites, which the next process makes again (they are deterministic from their arguments).
 """
 
 from __future__ import annotations
@@ -19,8 +21,16 @@ from typing import Any
 
 from ..store import atomic_write
 from .auth import Authority
+from .data.changes import Batch
 
-__all__ = ["FORMAT_VERSION", "SavedState", "StateFile", "read_json", "write_json"]
+__all__ = [
+    "FORMAT_VERSION",
+    "ChangesFile",
+    "SavedState",
+    "StateFile",
+    "read_json",
+    "write_json",
+]
 
 FORMAT_VERSION = 1
 
@@ -126,3 +136,36 @@ class StateFile:
                     "authority": authority.snapshot(),
                 },
             )
+
+
+class ChangesFile:
+    """The change batches made on the shared sandbox's sites, in order, in one file.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file, in a directory only this user can enter.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"ChangesFile({str(self.path)!r})"
+
+    def load(self) -> list[Batch]:
+        """The saved batches, oldest first; none when there are none (or none usable)."""
+        document = read_json(self.path)
+        if document is None:
+            return []
+        try:
+            return [Batch.from_json(batch) for batch in document["batches"]]
+        except (KeyError, TypeError, ValueError):
+            log.warning("%s does not hold change batches: it is ignored.", self.path)
+            return []
+
+    def save(self, batches: list[Batch]) -> None:
+        """Write ``batches`` (thread safe; the caller gives them all, oldest first)."""
+        with self._lock:
+            write_json(self.path, {"batches": [batch.to_json() for batch in batches]})
