@@ -359,14 +359,10 @@ class Sandbox:
         Changes
             The issues changed, per kind, and the batch's time (``at``, epoch ms).
         """
+        counts = {"updates": updates, "creates": creates, "deletes": deletes}
+        counts |= {"moves": moves, "resolves": resolves}
         return self.versions.change(
-            str(self.sites[0]["id"]) if site is None else site,
-            updates=updates,
-            creates=creates,
-            deletes=deletes,
-            moves=moves,
-            resolves=resolves,
-            seed=seed,
+            str(self.sites[0]["id"]) if site is None else site, counts, seed
         )
 
     def history(self) -> list[Changes]:

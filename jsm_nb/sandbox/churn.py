@@ -24,7 +24,7 @@ restart.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from . import data, jsm
 from .data.changes import Batch, Changes, apply, mix
@@ -74,7 +74,8 @@ class SiteVersions:
         self._started = clock()
         self._lock = threading.RLock()
         self._current: dict[str, data.SiteData] = {}
-        self._made: dict[str, list[tuple[float, data.SiteData]]] = {}  # (wall time, version)
+        # per site, (wall time made, version) from the newest the search sees, oldest first
+        self._made: dict[str, list[tuple[float, data.SiteData]]] = {}
         self._churned: dict[str, int] = {}
         self._batches: list[Batch] = []
         self._history: list[Changes] = []
@@ -94,32 +95,22 @@ class SiteVersions:
         with self._lock:
             self._churn(cloudid)
             version = self._version(cloudid)
-            if not self.search_lag:
+            made = self._made.get(cloudid)
+            if not self.search_lag or not made:
                 return version
             horizon = self._clock() - self.search_lag
-            made = self._made.get(cloudid, [])
-            seen = [v for when, v in made if when <= horizon]
-            return seen[-1] if seen else made[0][1] if made else version
+            return next(v for when, v in reversed(made) if when <= horizon)
 
-    def change(
-        self,
-        cloudid: str,
-        *,
-        updates: int = 0,
-        creates: int = 0,
-        deletes: int = 0,
-        moves: int = 0,
-        resolves: int = 0,
-        seed: int | None = None,
-    ) -> Changes:
+    def change(self, cloudid: str, counts: Mapping[str, int], seed: int | None = None) -> Changes:
         """Make one batch of changes on a site, a minute after its last; tell the listeners.
 
         Parameters
         ----------
         cloudid : str
             The site's cloud id.
-        updates, creates, deletes, moves, resolves : int
-            How many changes of each kind (:mod:`.data.changes`); zero or more.
+        counts : Mapping of str to int
+            How many changes of each kind (``updates``, ``creates``, ``deletes``,
+            ``moves``, ``resolves``: :mod:`.data.changes`); zero or more, none by default.
         seed : int, optional
             Seed of the batch's choices; the site's number of batches so far by default.
 
@@ -134,11 +125,13 @@ class SiteVersions:
             No site has ``cloudid``.
         ValueError
             A count is negative.
+        TypeError
+            ``counts`` names something else.
         """
         with self._lock:
             self._churn(cloudid)
             chosen = self._version(cloudid).version if seed is None else seed
-            batch = Batch(cloudid, chosen, updates, creates, deletes, moves, resolves)
+            batch = Batch(cloudid, chosen, **counts)
             changes = self._apply(batch)
         for listener in self._listeners:
             listener()
@@ -174,9 +167,10 @@ class SiteVersions:
         return found
 
     def _apply(self, batch: Batch) -> Changes:
-        version, changes = apply(self._version(batch.site), batch)
+        before = self._version(batch.site)
+        version, changes = apply(before, batch)
         self._current[batch.site] = version
-        made = self._made.setdefault(batch.site, [])
+        made = self._made.setdefault(batch.site, [(float("-inf"), before)])
         made.append((self._clock(), version))
         horizon = self._clock() - self.search_lag
         while len(made) > 1 and made[1][0] <= horizon:

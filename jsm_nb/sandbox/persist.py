@@ -91,8 +91,8 @@ class SavedState:
     authority: Mapping[str, Any] = dataclasses.field(repr=False)
 
 
-class StateFile:
-    """The authorisation server's state in one file, saved after every change.
+class _SavedFile:
+    """One JSON file of the home, and the lock its writers take.
 
     Parameters
     ----------
@@ -105,7 +105,11 @@ class StateFile:
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"StateFile({str(self.path)!r})"
+        return f"{type(self).__name__}({str(self.path)!r})"
+
+
+class StateFile(_SavedFile):
+    """The authorisation server's state in one file, saved after every change."""
 
     def load(self) -> SavedState | None:
         """The saved state, or ``None`` when there is none (or none usable)."""
@@ -138,21 +142,8 @@ class StateFile:
             )
 
 
-class ChangesFile:
-    """The change batches made on the shared sandbox's sites, in order, in one file.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        The file, in a directory only this user can enter.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"ChangesFile({str(self.path)!r})"
+class ChangesFile(_SavedFile):
+    """The change batches made on the shared sandbox's sites, in order, in one file."""
 
     def load(self) -> list[Batch]:
         """The saved batches, oldest first; none when there are none (or none usable)."""

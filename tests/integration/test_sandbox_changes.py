@@ -2,25 +2,23 @@
 
 Each kind of change (update, create, delete, move, resolve) shows in the search, the
 approximate count and the per-request reads; unchanged issues answer byte for byte the
-same before and after a batch; batches are deterministic from their seed; the shared
-sandbox's changes outlive its restart.
+same before and after a batch; batches are deterministic from their seed. (The shared
+sandbox's changes, and their outliving its restart, are tested in test_sandbox_shared.py.)
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from helpers import signed_in_session
 
 import jsm_nb
 from jsm_nb import sandbox
-from jsm_nb.context import CONTEXT
-from jsm_nb.sandbox import Changes, Sandbox, data, shared
+from jsm_nb.sandbox import Changes, Sandbox, data
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -34,12 +32,8 @@ DETAILS = ("", "/sla", "/comment", "/status", "/approval", "/participant")
 @pytest.fixture
 def site() -> Iterator[tuple[Sandbox, jsm_nb.JsmSession]]:
     """A sandbox of 300 requests per site, signed in to its first site."""
-    with sandbox.run(requests=300) as sb:
-        config = sb.sign_in(backoff=0.05)
-        try:
-            yield sb, jsm_nb.session(config)
-        finally:
-            CONTEXT.forget_sessions(config)
+    with signed_in_session(requests=300) as started:
+        yield started
 
 
 def get(session: jsm_nb.JsmSession, path: str, **params: Any) -> requests.Response:
@@ -291,18 +285,33 @@ def test_a_page_after_a_change_continues_from_its_offset(site: Any) -> None:
 
 
 def test_churn_changes_the_data_each_minute_of_wall_time() -> None:
-    with sandbox.run(requests=300, churn=6) as sb:
-        config = sb.sign_in(backoff=0.05)
-        session = jsm_nb.session(config)
-        try:
-            jql = 'updated >= "2026-11-01 00:01"'
-            assert count(session, jql) == 0
-            sb.settings.clock_offset += 150  # two and a half minutes pass
-            assert count(session, jql) > 0
-            assert len(sb.history()) == 2
-            assert all(sum(c.size for c in [b]) == 6 for b in sb.history())
-        finally:
-            CONTEXT.forget_sessions(config)
+    with signed_in_session(requests=300, churn=6) as (sb, session):
+        jql = 'updated >= "2026-11-01 00:01"'
+        assert count(session, jql) == 0
+        sb.settings.clock_offset += 150  # two and a half minutes pass
+        assert count(session, jql) > 0
+        assert [len(batch.updated) > 0 for batch in sb.history()] == [True, True]
+        assert all(batch.size == 6 for batch in sb.history())
+
+
+def test_a_search_lag_delays_what_the_search_sees_only() -> None:
+    with signed_in_session(requests=300, search_lag=30) as (sb, session):
+        made = sb.change(creates=1, updates=2)
+        jql = f'updated >= "{minute(sb, made.at)}"'
+        assert get(session, f"{JSM}/request/{made.created[0].key}").status_code == 200
+        assert count(session, jql) == 0
+        assert not found(session, jql)
+        sb.settings.clock_offset += 31
+        assert count(session, jql) == 3
+        assert set(found(session, jql)) == {c.key for c in (*made.created, *made.updated)}
+
+
+def test_the_command_line_takes_churn_and_a_search_lag() -> None:
+    from jsm_nb.sandbox.__main__ import main
+
+    with pytest.raises(SystemExit) as refused:
+        main(["--churn", "lots"])
+    assert refused.value.code == 2
 
 
 def test_churn_is_off_by_default_and_read_from_the_environment(
@@ -316,55 +325,3 @@ def test_churn_is_off_by_default_and_read_from_the_environment(
     monkeypatch.setenv("JSM_NB_SANDBOX_CHURN", "lots")
     with pytest.raises(jsm_nb.ConfigError, match="JSM_NB_SANDBOX_CHURN"):
         churn_wanted()
-
-
-# -- the shared sandbox ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "sandbox"
-    monkeypatch.setenv("JSM_NB_SANDBOX_HOME", str(path))
-    yield path
-    shared.stop(path)
-
-
-def test_the_shared_sandbox_changes_and_keeps_its_changes_across_a_restart(home: Path) -> None:
-    sb = shared.connect(home)
-    made = sb.change(updates=3, creates=1, deletes=1, moves=1, seed=4)
-    assert isinstance(made, Changes)
-    assert len(made.created) == 1
-    config = sb.configure(jsm_nb.Config(token_path=home.parent / "tokens.json", backoff=0.05))
-    login = jsm_nb.login(config, prompt=False, auto_capture=False)
-    login.submit(sb.approve(login.authorization_url))
-    login.choose_site(made.site)
-    session = jsm_nb.session(config)
-    try:
-        created = made.created[0].key
-        assert get(session, f"{JSM}/request/{created}").status_code == 200
-        deleted = made.deleted[0].key
-        assert get(session, f"{JSM}/request/{deleted}").status_code == 404
-        sb.stop()
-    finally:
-        CONTEXT.forget_sessions(config)
-    again = shared.connect(home)
-    assert again.pid != sb.pid
-    session = jsm_nb.session(config)
-    try:
-        assert get(session, f"{JSM}/request/{created}").status_code == 200
-        assert get(session, f"{JSM}/request/{deleted}").status_code == 404
-        moved = made.moved[0]
-        assert ok(session, f"{JSM}/request/{moved.old_key}")["issueKey"] == moved.key
-        later = again.change(updates=1)
-        assert later.at > made.at
-    finally:
-        CONTEXT.forget_sessions(config)
-    saved = json.loads((home / "changes.json").read_text())
-    assert len(saved["batches"]) == 2
-
-
-def test_the_shared_change_route_needs_the_admin_secret(home: Path) -> None:
-    sb = shared.connect(home)
-    port = int(sb.auth_url.rsplit(":", 1)[1])
-    answer = requests.post(f"http://127.0.0.1:{port}/_sandbox/change", json={}, timeout=10)
-    assert answer.status_code == 403

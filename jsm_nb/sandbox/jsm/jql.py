@@ -238,7 +238,7 @@ class _JqlParser:
             operator, where = self._take("an operator")
             if operator.lower() == "in":
                 self.at -= 1
-                self._allow({self._issue_id(v) for v in self._values(name)})
+                self._allow({self._issue(v, name) for v in self._values(name)})
                 return
             if operator not in ("=", ">=", ">", "<=", "<"):
                 raise self._unsupported(operator, where)
@@ -250,7 +250,7 @@ class _JqlParser:
                 operator = "<="
             self._narrow("id", operator, int(value))
         elif name in ("key", "issuekey"):
-            self._allow({self._issue_key(v, name) for v in self._values(name)})
+            self._allow({self._issue(v, name) for v in self._values(name)})
         else:
             raise self._unsupported(name, position)
 
@@ -266,16 +266,9 @@ class _JqlParser:
     def _allow(self, issue_ids: set[int]) -> None:
         self.issues = self._intersect(self.issues, issue_ids)
 
-    def _issue_id(self, value: str) -> int:
-        """The issue id ``value`` names; Jira's 400 if the site has no such issue."""
-        found = self.site.request(value) if value.isdigit() else None
-        if found is None:
-            raise jira_error(f"An issue with key '{value}' does not exist for field 'id'.")
-        return found.issue_id
-
-    def _issue_key(self, value: str, field: str) -> int:
-        """The id of the issue key ``value`` names (an old key too); else Jira's 400."""
-        found = None if value.isdigit() else self.site.request(value)
+    def _issue(self, value: str, field: str) -> int:
+        """The id of the issue ``value`` names, by id or key (an old key too); else Jira's 400."""
+        found = self.site.request(value)
         if found is None:
             raise jira_error(f"An issue with key '{value}' does not exist for field '{field}'.")
         return found.issue_id
