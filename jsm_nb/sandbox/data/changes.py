@@ -32,7 +32,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import random
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from .catalogue import (
@@ -43,6 +43,7 @@ from .catalogue import (
     MINUTE,
     PRIORITIES,
     RESOLVED,
+    STATUSES,
     WAITING_FOR_APPROVAL,
     WAITING_FOR_CUSTOMER,
     WAITING_FOR_SUPPORT,
@@ -65,6 +66,7 @@ _NEXT = {
     RESOLVED: ((CLOSED, 1.0),),
 }
 _RESOLVABLE = frozenset((WAITING_FOR_SUPPORT, IN_PROGRESS, WAITING_FOR_CUSTOMER))
+_OPEN = frozenset(k for k, status in enumerate(STATUSES) if status.category != "DONE")
 _CHURN_MIX = (("updates", 0.72), ("creates", 0.15), ("resolves", 0.07), ("deletes", 0.03),
               ("moves", 0.03))  # fmt: skip
 
@@ -192,12 +194,12 @@ class _Editor:
 
     def run(self) -> tuple[SiteData, Changes]:
         batch = self.batch
-        live = list(self.site.live)
+        live = self.site.live
         deleted = [self._delete(i) for i in self._choose(live, batch.deletes)]
         moved = [self._move(i) for i in self._choose(live, batch.moves)]
-        resolvable = [i for i in live if self.requests[i].timeline[-1][0] in _RESOLVABLE]
+        resolvable = self._in(live, _RESOLVABLE, batch.resolves)
         resolved = [self._resolve(i) for i in self._choose(resolvable, batch.resolves)]
-        opened = [i for i in live if self.requests[i].status.category != "DONE"]
+        opened = self._in(live, _OPEN, batch.updates)
         chosen = self._choose(opened, batch.updates - batch.updates // 5)
         updated = [self._update(i) for i in chosen + self._choose(live, batch.updates // 5)]
         created = [self._create() for _ in range(batch.creates)]
@@ -223,10 +225,17 @@ class _Editor:
         )
         return version, changes
 
-    def _choose(self, pool: Iterable[int], count: int) -> list[int]:
+    def _in(self, pool: Sequence[int], statuses: frozenset[int], wanted: int) -> Sequence[int]:
+        """The positions of ``pool`` whose request is in one of ``statuses`` (if ``wanted``)."""
+        requests = self.requests
+        return [i for i in pool if requests[i].timeline[-1][0] in statuses] if wanted else ()
+
+    def _choose(self, pool: Sequence[int], count: int) -> list[int]:
         """Up to ``count`` positions of ``pool`` no other change of the batch has taken."""
-        free = [i for i in pool if i not in self.taken]
-        chosen = sorted(self.rng.sample(free, min(count, len(free))))
+        if not count:
+            return []
+        drawn = self.rng.sample(pool, min(len(pool), count + len(self.taken)))
+        chosen = sorted([i for i in drawn if i not in self.taken][:count])
         self.taken.update(chosen)
         return chosen
 
