@@ -59,6 +59,16 @@ def found(session: jsm_nb.JsmSession, jql: str, **params: Any) -> list[str]:
         token = body["nextPageToken"]
 
 
+def pages(session: jsm_nb.JsmSession, path: str) -> list[Any]:
+    """Every value of a JSM list, page after page."""
+    values: list[Any] = []
+    while True:
+        body = ok(session, path, start=len(values), limit=50)
+        values += body["values"]
+        if body["isLastPage"]:
+            return values
+
+
 def count(session: jsm_nb.JsmSession, jql: str) -> int:
     answer = session.post(COUNT, json={"jql": jql})
     assert answer.status_code == 200, answer.text
@@ -190,6 +200,15 @@ def test_a_deleted_request_is_gone_everywhere(site: Any) -> None:
         refused = get(session, SEARCH, jql=f"key = {issue.key}")
         assert refused.status_code == 400
         assert "does not exist" in refused.json()["errorMessages"][0]
+    listing = {r["issueKey"] for r in pages(session, f"{JSM}/request")}
+    queued = {
+        i["key"]
+        for q in range(1, 7)
+        for i in pages(session, f"{JSM}/servicedesk/1/queue/{q}/issue")
+    }
+    assert len(listing) == before - 2
+    assert queued
+    assert not {i.key for i in made.deleted} & (listing | queued)
     # ids after a deleted one are still found by id
     survivor = max(int(i) for i in listed)
     assert ok(session, f"{JSM}/request/{survivor}")["issueId"] == str(survivor)
