@@ -15,6 +15,12 @@ render as markup::
 
     JSM_NB_SANDBOX_POISON=1 jupyter nbconvert --to notebook --execute mine.ipynb
 
+Its data changes when asked: :meth:`Sandbox.change` makes a batch of updates, creates,
+deletes, moves and resolves on a site, a minute later on the site's clock than the batch
+before; ``run(churn=N)`` (``JSM_NB_SANDBOX_CHURN=N`` for :func:`default`, ``--churn N``)
+makes ``N`` random changes a minute of wall time, and ``search_lag`` delays what Jira's
+search sees (:mod:`.churn`). Requests no change touched read the same before and after.
+
 Examples
 --------
 >>> from jsm_nb import sandbox
@@ -39,9 +45,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config import DEFAULT_REDIRECT_URI, Config
-from ..errors import AuthorizationError
+from ..errors import AuthorizationError, ConfigError
 from . import browser, data
 from .auth import AuthApp, Authority, Client, Settings
+from .churn import SiteVersions
+from .data.changes import Changed, Changes
 from .faults import Faults
 from .gateway import GatewayApp, user
 from .limits import Limits, Plan
@@ -53,13 +61,17 @@ if TYPE_CHECKING:
 FIRST_SITE = "the first site"  # Sandbox.sign_in's default: the first of its sites
 
 __all__ = [
+    "CHURN_VARIABLE",
     "POISON_VARIABLE",
+    "Changed",
+    "Changes",
     "Faults",
     "Limits",
     "Plan",
     "Sandbox",
     "Settings",
     "Stats",
+    "churn_wanted",
     "default",
     "run",
     "sign_in",
@@ -67,6 +79,8 @@ __all__ = [
 
 #: Set to 1 (or true, yes, on), it makes :func:`default` a poisoned sandbox.
 POISON_VARIABLE = "JSM_NB_SANDBOX_POISON"
+#: A number of changes a minute, it makes :func:`default` a churning sandbox.
+CHURN_VARIABLE = "JSM_NB_SANDBOX_CHURN"
 APP_NAME = "jsm_nb notebook sign-in (sandbox)"
 
 
@@ -104,6 +118,12 @@ class Sandbox:
     wrap : callable, optional
         Called with each server's app and its name (``"auth"``, ``"api"``); serves
         what it returns instead (to add routes in front of the sandbox's).
+    churn : int
+        Random changes made on each site per minute of wall time (mostly updates, some
+        creates, few deletes and moves), lazily before a request is served; 0 for none.
+    search_lag : float
+        Seconds after a change before Jira's search and approximate count see it
+        (``/request/{key}`` and the other reads see it at once).
 
     Attributes
     ----------
@@ -127,6 +147,9 @@ class Sandbox:
         Counters of what the servers saw.
     poison : bool
         Whether its names and summaries carry scripts.
+    versions : SiteVersions
+        The sites' data version by version: ``churn`` and ``search_lag`` are
+        changeable there, ``batches()`` and ``history()`` say what changed.
     """
 
     def __init__(
@@ -144,6 +167,8 @@ class Sandbox:
         limits: Limits | None = None,
         credentials: tuple[str, str] | None = None,
         wrap: Callable[[App, str], App] | None = None,
+        churn: int = 0,
+        search_lag: float = 0.0,
     ) -> None:
         if not redirect_uris:
             raise ValueError("the sandbox app needs at least one redirect URI")
@@ -160,13 +185,21 @@ class Sandbox:
         client = Client(self.client_id, self.client_secret, APP_NAME, tuple(redirect_uris))
         self._authority = Authority(client, self.settings, self.stats)
         self.poison = poison
+        self.versions = SiteVersions(
+            seed=seed,
+            requests=requests,
+            poison=poison,
+            clock=self.wall_time,
+            churn=churn,
+            search_lag=search_lag,
+        )
         self._gateway = GatewayApp(
             self._authority,
             self.faults,
             self.stats,
             self.limits,
+            self.versions,
             seed=seed,
-            requests=requests,
             poison=poison,
         )
         auth_app = AuthApp(
@@ -288,6 +321,54 @@ class Sandbox:
         """
         return browser.approve(self.auth_url, authorization_url, deny=deny)
 
+    def change(
+        self,
+        *,
+        updates: int = 0,
+        creates: int = 0,
+        deletes: int = 0,
+        moves: int = 0,
+        resolves: int = 0,
+        seed: int | None = None,
+        site: str | None = None,
+    ) -> Changes:
+        """Change a site's data: one batch of changes, a minute after the last on its clock.
+
+        Parameters
+        ----------
+        updates : int
+            Requests that take their next workflow step (with its comment), or get a
+            comment; their ``updated`` becomes the batch's time.
+        creates : int
+            New requests, with the next issue ids and their desks' next keys.
+        deletes : int
+            Requests deleted: gone from every read, their ids and keys 404.
+        moves : int
+            Requests moved to another desk: a new key there, the same id; the old key
+            still names them.
+        resolves : int
+            Open requests resolved, which stops their resolution SLA.
+        seed : int, optional
+            Seed of the batch's choices; by default the site's number of batches so far,
+            so that equal sandboxes make equal batches.
+        site : str, optional
+            The site's cloud id; the first of :attr:`sites` by default.
+
+        Returns
+        -------
+        Changes
+            The issues changed, per kind, and the batch's time (``at``, epoch ms).
+        """
+        counts = {"updates": updates, "creates": creates, "deletes": deletes}
+        counts |= {"moves": moves, "resolves": resolves}
+        return self.versions.change(
+            str(self.sites[0]["id"]) if site is None else site, counts, seed
+        )
+
+    def history(self) -> list[Changes]:
+        """What every change batch so far changed (churn's included), oldest first."""
+        return self.versions.history()
+
     def revoke_all(self) -> None:
         """Revoke every grant, as when the user removes the app from their Atlassian account."""
         self._authority.revoke_all()
@@ -315,6 +396,8 @@ def run(
     api_port: int = 0,
     poison: bool = False,
     limits: Limits | None = None,
+    churn: int = 0,
+    search_lag: float = 0.0,
 ) -> Sandbox:
     """Start a sandbox; use it in a ``with`` block (or call ``close()``) to stop it.
 
@@ -336,6 +419,8 @@ def run(
         api_port=api_port,
         poison=poison,
         limits=limits,
+        churn=churn,
+        search_lag=search_lag,
     )
 
 
@@ -403,6 +488,26 @@ def sign_in(site: str | None = None, config: Config | None = None) -> Config:
 def poison_wanted() -> bool:
     """Whether ``$JSM_NB_SANDBOX_POISON`` asks for a poisoned sandbox (1, true, yes or on)."""
     return os.environ.get(POISON_VARIABLE, "").strip().lower() in _TRUE
+
+
+def churn_wanted() -> int:
+    """The changes a minute ``$JSM_NB_SANDBOX_CHURN`` asks of the shared sandbox (0: none).
+
+    Raises
+    ------
+    jsm_nb.ConfigError
+        The variable is set to something other than a whole number of zero or more.
+    """
+    configured = os.environ.get(CHURN_VARIABLE, "").strip()
+    if not configured:
+        return 0
+    if not configured.isdigit():
+        raise ConfigError(
+            f"{CHURN_VARIABLE} must be a whole number of changes a minute, got {configured!r}: "
+            "leave it out for none.",
+            variable=CHURN_VARIABLE,
+        )
+    return int(configured)
 
 
 def default() -> SharedSandbox:

@@ -11,6 +11,9 @@ so a reset shows; ``--burst 0.1`` allows a tenth of Atlassian's burst rates, and
 already holds a login to the first site, so scripts (``bench/``) need no browser.
 ``--poison`` puts a script in front of every name and summary the sandbox serves
 (``Sandbox(poison=True)``), to check that a notebook shows them escaped.
+``--churn 20`` makes 20 random changes to each site's data per minute (``Sandbox(churn=20)``;
+mostly updates, some creates, few deletes and moves), and ``--search-lag 5`` lets Jira's
+search see a change only 5 seconds after it was made.
 
 ``--shared`` instead starts the user's shared sandbox in the background, the one
 every kernel finds (:mod:`jsm_nb.sandbox.shared`), and returns once it serves;
@@ -38,6 +41,13 @@ _EXPORTED = ("client_id", "client_secret", "auth_url", "api_url", "token_path")
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+def _changes(text: str) -> int:
+    """``--churn``'s value: a whole number of zero or more."""
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"a whole number of changes a minute, not {text!r}")
+    return int(text)
 
 
 def _sign_in(sb: Sandbox) -> None:
@@ -73,6 +83,8 @@ def _shared(args: argparse.Namespace, arguments: list[str]) -> int:
         requests=args.requests,
         seed=args.seed,
         poison=args.poison,
+        churn=args.churn,
+        search_lag=args.search_lag,
     )
 
 
@@ -127,9 +139,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="put a script in every name and summary, to check that notebooks escape them",
     )
+    parser.add_argument(
+        "--churn",
+        type=_changes,
+        default=0,
+        help="random changes to each site's data per minute of wall time (default: 0)",
+    )
+    parser.add_argument(
+        "--search-lag",
+        type=float,
+        default=0.0,
+        help="seconds before Jira's search sees a change (default: 0)",
+    )
     shared = parser.add_argument_group(
         "shared sandbox",
-        "with --shared, only --access-token-lifetime, --requests and --seed apply besides these",
+        "with --shared, only --access-token-lifetime, --requests, --seed, --churn and "
+        "--search-lag apply besides these",
     )
     shared.add_argument(
         "--shared",
@@ -179,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         poison=args.poison,
         limits=limits,
+        churn=args.churn,
+        search_lag=args.search_lag,
     ) as sb:
         sb.faults.latency = args.latency
         if args.sign_in:

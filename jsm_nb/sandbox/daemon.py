@@ -21,6 +21,12 @@ Both servers also answer ``/_sandbox/`` (:class:`Admin`):
     that has just proved itself.
 ``GET /_sandbox/sites``
     The sites, as :attr:`Sandbox.sites` (public data: no secret needed).
+``POST /_sandbox/change``
+    With ``X-Sandbox-Admin: SECRET`` and a JSON body of :meth:`Sandbox.change`'s
+    arguments (``site`` a cloud id): make that change batch, answer what it changed
+    (:meth:`.Changes.to_json`). Every batch, churn's too, is saved in the home's
+    ``changes.json`` and made again when the next process starts, so the data the
+    clients mirrored outlives an idle stop.
 
 The process stops after ``idle_timeout`` seconds without a request, on
 ``/_sandbox/stop`` and on SIGTERM. It stops holding the home's ``connect.lock``,
@@ -32,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import json
 import logging
 import os
 import secrets
@@ -156,6 +163,8 @@ class Admin:
             return json_reply(
                 200, {kind: sorted(found) for kind, found in sandbox.secrets().items()}
             )
+        if route == ("POST", "/_sandbox/change"):
+            return _change(sandbox, request.body)
         self.stop_requested.set()  # the one route left: POST /_sandbox/stop
         return json_reply(202, {"stopping": True})
 
@@ -165,7 +174,27 @@ _ROUTES = {
     ("POST", "/_sandbox/stop"),
     ("GET", "/_sandbox/sites"),
     ("GET", "/_sandbox/secrets"),  # for tests that look for leaks; needs the admin secret
+    ("POST", "/_sandbox/change"),
 }
+_CHANGE_ARGUMENTS = frozenset(("updates", "creates", "deletes", "moves", "resolves", "seed"))
+
+
+def _change(sandbox: Sandbox, body: bytes) -> Reply:
+    """``POST /_sandbox/change``: one change batch, its arguments the JSON ``body``."""
+    try:
+        arguments = json.loads(body or b"{}")
+        if not isinstance(arguments, dict) or set(arguments) - _CHANGE_ARGUMENTS - {"site"}:
+            raise TypeError(f"unknown arguments in {sorted(arguments)}")
+        site = arguments.pop("site", None)
+        if not (site is None or isinstance(site, str)) or not all(
+            type(value) is int or (name == "seed" and value is None)
+            for name, value in arguments.items()
+        ):
+            raise TypeError("site is a cloud id, the others whole numbers")
+        changes = sandbox.change(site=site, **arguments)
+    except (ValueError, TypeError, KeyError) as error:
+        return json_reply(400, {"code": 400, "message": f"Not a change batch: {error}"})
+    return json_reply(200, changes.to_json())
 
 
 def _port(url: str) -> int:
@@ -219,7 +248,7 @@ def serve(home: Home, *, idle_timeout: float, ready: Callable[[], None], **optio
         Called once it serves and its record is written.
     **options
         Passed to :class:`Sandbox` (``access_token_lifetime``, ``refresh_reuse_leeway``,
-        ``requests``, ``seed``).
+        ``requests``, ``seed``, ``poison``, ``churn``, ``search_lag``).
 
     Raises
     ------
@@ -242,6 +271,12 @@ def serve(home: Home, *, idle_timeout: float, ready: Callable[[], None], **optio
                 sb.authority.restore(saved.authority)
             home.state.save(sb.authority)
             sb.authority.on_change(lambda: home.state.save(sb.authority))
+            try:
+                sb.versions.replay(home.changes.load())
+            except (KeyError, ValueError):
+                log.warning("%s holds a change this sandbox cannot make: the rest are left out.",
+                            home.changes.path)  # fmt: skip
+            sb.versions.on_change(lambda: home.changes.save(sb.versions.batches()))
             admin.sandbox = sb
             record = Record(
                 os.getpid(),

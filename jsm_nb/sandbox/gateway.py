@@ -3,9 +3,10 @@
 Every route needs a live bearer token. The gateway itself answers
 ``/oauth/token/accessible-resources`` and ``/me``; product calls under
 ``/ex/jira/{cloudid}/rest/servicedeskapi/`` and ``/ex/jira/{cloudid}/rest/api/3/``
-(``/rest/api/2/`` for the removed search) go to the seeded JSM data (:mod:`.jsm`,
-:mod:`.data`) after a scope check. Every call to a site passes Atlassian's rate limits
-first (:mod:`.limits`).
+(``/rest/api/2/`` for the removed search) go to the site's current version of the JSM
+data (:mod:`.jsm`, :mod:`.data`, :mod:`.churn`) after a scope check; Jira's search and
+approximate count to the version the search sees (``search_lag``). Every call to a site
+passes Atlassian's rate limits first (:mod:`.limits`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from . import data, jsm
 from .auth import Authority, Grant
+from .churn import SiteVersions
 from .data.poison import mark
 from .faults import Faults
 from .limits import Limits
@@ -52,6 +54,7 @@ def user(*, poison: bool = False) -> Mapping[str, Any]:
 
 _ACCOUNT_SCOPES = frozenset({"read:me", "offline_access"})  # not tied to a site
 _PRODUCT_PREFIXES = ("/rest/servicedeskapi/", "/rest/api/3/", "/rest/api/2/")
+_SEARCH_PATHS = ("/rest/api/3/search/jql", "/rest/api/3/search/approximate-count")
 _JIRA_PATH = re.compile(r"/ex/jira/([^/]+)(/.*)?")
 _UNAUTHORIZED = {"code": 401, "message": "Unauthorized"}
 _SCOPE_MISMATCH = {"code": 401, "message": "Unauthorized; scope does not match"}
@@ -89,12 +92,12 @@ class GatewayApp:
         Counts ``api_requests`` and requests per path.
     limits : Limits
         The rate limits every call to a site goes through.
-    seed, requests : int
-        Passed to :func:`.data.site_data`: the seed and the number of JSM
-        requests per site.
+    versions : SiteVersions
+        The sites' data, version by version.
+    seed : int
+        Seeds the order of the sites.
     poison : bool
-        Passed to :func:`.data.site_data` too: a script in every name and summary, the
-        sites' and the user's included.
+        A script in the sites' and the user's names (the data's are ``versions``').
     """
 
     def __init__(
@@ -103,18 +106,16 @@ class GatewayApp:
         faults: Faults,
         stats: Stats,
         limits: Limits,
+        versions: SiteVersions,
         *,
         seed: int,
-        requests: int,
         poison: bool = False,
     ) -> None:
         self._authority = authority
         self._faults = faults
         self._stats = stats
         self._limits = limits
-        self._seed = seed
-        self._requests = requests
-        self._poison = poison
+        self._versions = versions
         self._user = user(poison=poison)
         self._sites = _site_order(data.listed_sites(poison=poison), seed)
         self._site_ids = {str(site["id"]) for site in data.SITES}
@@ -171,9 +172,8 @@ class GatewayApp:
         required = jsm.required_scopes(request.method, path)
         if required and required.isdisjoint(grant.scopes):
             return json_reply(401, _SCOPE_MISMATCH)
-        site = data.site_data(
-            cloud_id, seed=self._seed, requests=self._requests, poison=self._poison
-        )
+        searching = path.startswith(_SEARCH_PATHS)
+        site = (self._versions.searched if searching else self._versions.current)(cloud_id)
         status, body, headers = jsm.dispatch(
             site,
             request.method,

@@ -5,6 +5,9 @@
     credentials and the admin secret that proves the process is ours.
 ``state.json``
     The authorisation server's grants and tokens (:class:`~.persist.StateFile`).
+``changes.json``
+    The change batches made on its sites (:class:`~.persist.ChangesFile`), made again
+    by the next process.
 ``sandbox.log``
     What the process reports (warnings and errors; never a secret).
 ``connect.lock``
@@ -26,7 +29,7 @@ from typing import Any
 import filelock
 
 from ..errors import ConfigError, JsmError
-from .persist import StateFile, read_json, write_json
+from .persist import ChangesFile, StateFile, read_json, write_json
 
 __all__ = [
     "DEFAULT_IDLE_TIMEOUT",
@@ -124,6 +127,7 @@ class Home:
         if stat.S_IMODE(info.st_mode) != 0o700:
             self.path.chmod(0o700)  # mkdir's mode is filtered by the umask
         self.state = StateFile(self.path / "state.json")
+        self.changes = ChangesFile(self.path / "changes.json")
         self.log_path = self.path / "sandbox.log"
         self._record_path = self.path / "server.json"
 

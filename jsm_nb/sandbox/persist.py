@@ -1,9 +1,11 @@
-"""What the shared sandbox keeps on disk: private JSON files, and its authorisation state.
+"""What the shared sandbox keeps on disk: private JSON files, its authorisation state and
+its data's changes.
 
 Each file is written atomically (temporary file, fsync, rename) with mode 0600
 and read only when it belongs to this user. :class:`StateFile` holds the app's
 credentials and the authorisation server's grants and tokens, so that a login
-outlives the process that issued it.
+outlives the process that issued it; :class:`ChangesFile` the change batches made on its
+sites, which the next process makes again (they are deterministic from their arguments).
 """
 
 from __future__ import annotations
@@ -19,8 +21,16 @@ from typing import Any
 
 from ..store import atomic_write
 from .auth import Authority
+from .data.changes import Batch
 
-__all__ = ["FORMAT_VERSION", "SavedState", "StateFile", "read_json", "write_json"]
+__all__ = [
+    "FORMAT_VERSION",
+    "ChangesFile",
+    "SavedState",
+    "StateFile",
+    "read_json",
+    "write_json",
+]
 
 FORMAT_VERSION = 1
 
@@ -81,8 +91,8 @@ class SavedState:
     authority: Mapping[str, Any] = dataclasses.field(repr=False)
 
 
-class StateFile:
-    """The authorisation server's state in one file, saved after every change.
+class _SavedFile:
+    """One JSON file of the home, and the lock its writers take.
 
     Parameters
     ----------
@@ -95,7 +105,11 @@ class StateFile:
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"StateFile({str(self.path)!r})"
+        return f"{type(self).__name__}({str(self.path)!r})"
+
+
+class StateFile(_SavedFile):
+    """The authorisation server's state in one file, saved after every change."""
 
     def load(self) -> SavedState | None:
         """The saved state, or ``None`` when there is none (or none usable)."""
@@ -126,3 +140,23 @@ class StateFile:
                     "authority": authority.snapshot(),
                 },
             )
+
+
+class ChangesFile(_SavedFile):
+    """The change batches made on the shared sandbox's sites, in order, in one file."""
+
+    def load(self) -> list[Batch]:
+        """The saved batches, oldest first; none when there are none (or none usable)."""
+        document = read_json(self.path)
+        if document is None:
+            return []
+        try:
+            return [Batch.from_json(batch) for batch in document["batches"]]
+        except (KeyError, TypeError, ValueError):
+            log.warning("%s does not hold change batches: it is ignored.", self.path)
+            return []
+
+    def save(self, batches: list[Batch]) -> None:
+        """Write ``batches`` (thread safe; the caller gives them all, oldest first)."""
+        with self._lock:
+            write_json(self.path, {"batches": [batch.to_json() for batch in batches]})

@@ -33,8 +33,9 @@ from typing import Any
 import filelock
 
 from ..config import Config
-from . import browser, pointed_at, poison_wanted
+from . import browser, churn_wanted, pointed_at, poison_wanted
 from .daemon import ADMIN_HEADER, CHALLENGE_HEADER, START_TIMEOUT, launch, proof
+from .data.changes import KINDS, Changes
 from .home import Home, Record, SandboxError, default_idle_timeout
 
 __all__ = ["SandboxError", "SharedSandbox", "connect", "find", "stop"]
@@ -50,8 +51,12 @@ def _url(port: int) -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def _call(port: int, method: str, path: str, headers: dict[str, str]) -> tuple[int, Any]:
+def _call(
+    port: int, method: str, path: str, headers: dict[str, str], body: Any = None
+) -> tuple[int, Any]:
     """One request to an admin route on ``port``: the status and the JSON body (or ``None``).
+
+    ``body``, when not None, is sent as JSON.
 
     Raises
     ------
@@ -60,7 +65,8 @@ def _call(port: int, method: str, path: str, headers: dict[str, str]) -> tuple[i
     """
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=ANSWER_TIMEOUT)
     try:
-        connection.request(method, path, headers=headers)
+        sent = None if body is None else json.dumps(body).encode()
+        connection.request(method, path, body=sent, headers=headers)
         answer = connection.getresponse()
         body = answer.read()
     finally:
@@ -167,6 +173,45 @@ class SharedSandbox:
         See :func:`jsm_nb.sandbox.browser.approve`, which this calls with :attr:`auth_url`.
         """
         return browser.approve(self.auth_url, authorization_url, deny=deny)
+
+    def change(
+        self,
+        *,
+        updates: int = 0,
+        creates: int = 0,
+        deletes: int = 0,
+        moves: int = 0,
+        resolves: int = 0,
+        seed: int | None = None,
+        site: str | None = None,
+    ) -> Changes:
+        """Change a site's data, as :meth:`Sandbox.change` does, in the shared process.
+
+        Asked over its admin route, with the admin secret. The batch is saved in the
+        home and made again when the process starts after an idle stop.
+
+        Raises
+        ------
+        SandboxError
+            The process does not answer (it stops when idle) or refused the arguments.
+        """
+        arguments: dict[str, int | str | None] = {"site": site, "seed": seed}
+        counts = (updates, creates, deletes, moves, resolves)
+        arguments |= dict(zip(KINDS, counts, strict=True))
+        headers = {ADMIN_HEADER: self._record.admin_secret, "Content-Type": "application/json"}
+        try:
+            status, body = _call(
+                self._record.auth_port, "POST", "/_sandbox/change", headers, arguments
+            )
+        except _NO_ANSWER:
+            status, body = 0, None
+        if status != 200 or not isinstance(body, dict):
+            why = body.get("message") if isinstance(body, dict) else "no answer"
+            raise SandboxError(
+                f"The shared sandbox at {self.auth_url} made no change (HTTP {status}: {why}); "
+                "if it stopped when idle, call connect() again."
+            )
+        return Changes.from_json(body)
 
     @property
     def sites(self) -> list[dict[str, Any]]:
@@ -298,7 +343,9 @@ def connect(home: Path | None = None) -> SharedSandbox:
     -------
     SharedSandbox
         Serving. A started process stops after ``$JSM_NB_SANDBOX_IDLE`` seconds
-        (900 by default) without a request; connect again then.
+        (900 by default) without a request; connect again then. One started here makes
+        ``$JSM_NB_SANDBOX_CHURN`` random changes a minute (none by default); a running
+        one keeps the churn it was started with.
 
     Raises
     ------
@@ -306,9 +353,11 @@ def connect(home: Path | None = None) -> SharedSandbox:
         The process could not be started (its log file says why), or another
         client has been starting it for too long.
     jsm_nb.ConfigError
-        ``JSM_NB_SANDBOX_IDLE`` is not a number of seconds.
+        ``JSM_NB_SANDBOX_IDLE`` is not a number of seconds, or ``JSM_NB_SANDBOX_CHURN``
+        not a whole number.
     """
     poisoned = poison_wanted()
+    churn = churn_wanted()
     where = Home(Home(home).path / POISONED) if poisoned else Home(home)
     idle_timeout = default_idle_timeout()
     taken = (
@@ -318,7 +367,7 @@ def connect(home: Path | None = None) -> SharedSandbox:
     with where.holding("connect", CONNECT_WAIT, taken):
         found = _found(where)
         if found is None:
-            _start(where, idle_timeout, poisoned)
+            _start(where, idle_timeout, poisoned, churn)
             found = _found(where)
     if found is None:
         raise SandboxError(
@@ -327,11 +376,13 @@ def connect(home: Path | None = None) -> SharedSandbox:
     return found
 
 
-def _start(home: Home, idle_timeout: float, poisoned: bool) -> None:
+def _start(home: Home, idle_timeout: float, poisoned: bool, churn: int) -> None:
     """Start the process and wait until it serves (see :func:`.daemon.launch`)."""
     arguments = ["--shared", "--home", str(home.path), "--idle-timeout", repr(idle_timeout)]
     if poisoned:
         arguments.append("--poison")
+    if churn:
+        arguments += ["--churn", str(churn)]
     try:
         served = launch(home, arguments, timeout=START_TIMEOUT)
     except (OSError, subprocess.SubprocessError) as error:

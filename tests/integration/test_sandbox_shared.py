@@ -375,3 +375,43 @@ def test_a_malformed_idle_timeout_is_named(home: Path, monkeypatch: pytest.Monke
         shared.connect()
     assert caught.value.variable == "JSM_NB_SANDBOX_IDLE"
     assert not (home / "server.json").exists()
+
+
+def test_the_shared_sandbox_changes_and_keeps_its_changes_across_a_restart(home: Path) -> None:
+    sb = shared.connect(home)
+    made = sb.change(updates=3, creates=1, deletes=1, moves=1, seed=4)
+    assert isinstance(made, sandbox.Changes)
+    assert (len(made.created), len(made.deleted), len(made.moved)) == (1, 1, 1)
+    config = sign_in(sb, home.parent / "tokens.json")
+    jsm = "/rest/servicedeskapi/request"
+    created, deleted, moved = made.created[0], made.deleted[0], made.moved[0]
+    try:
+        session = jsm_nb.session(config)
+        assert session.get(f"{jsm}/{created.key}").status_code == 200
+        assert session.get(f"{jsm}/{deleted.key}").status_code == 404
+    finally:
+        CONTEXT.forget_sessions(config)
+    sb.stop()
+    again = shared.connect(home)
+    assert again.pid != sb.pid
+    try:
+        session = jsm_nb.session(config)
+        assert session.get(f"{jsm}/{created.key}").json()["issueId"] == str(created.id)
+        assert session.get(f"{jsm}/{deleted.id}").status_code == 404
+        assert session.get(f"{jsm}/{moved.old_key}").json()["issueKey"] == moved.key
+    finally:
+        CONTEXT.forget_sessions(config)
+    later = again.change(updates=1)
+    assert later.at == made.at + data.MINUTE  # the site's clock goes on from the replay
+    saved = json.loads((home / "changes.json").read_text())
+    assert [batch["seed"] for batch in saved["batches"]] == [4, 1]
+
+
+def test_the_shared_change_route_needs_the_admin_secret_and_good_arguments(home: Path) -> None:
+    sb = shared.connect(home)
+    refused = requests.post(f"{sb.auth_url}/_sandbox/change", json={}, timeout=10)
+    assert refused.status_code == 403
+    with pytest.raises(shared.SandboxError, match="made no change"):
+        sb.change(updates=-1)
+    with pytest.raises(shared.SandboxError, match="made no change"):
+        sb.change(site="no-such-site")

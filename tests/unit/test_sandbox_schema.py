@@ -21,6 +21,7 @@ from jsonschema import Draft4Validator
 
 from jsm_nb.sandbox import data, jsm
 from jsm_nb.sandbox.data import ANALYST_ACCOUNT_ID, SITES, Request, SiteData
+from jsm_nb.sandbox.data.changes import Batch, Changes, apply
 
 SPEC = Path(__file__).parents[1] / "data" / "jsm-servicedesk-openapi.json"
 JSM = "/rest/servicedeskapi"
@@ -425,3 +426,40 @@ def test_approximate_count_takes_only_post(site: SiteData) -> None:
     status, _, headers = jsm.dispatch(site, "GET", COUNT, {"jql": ["project = ITH"]}, {}, "x")
     assert status == 405
     assert headers["Allow"] == "POST"
+
+
+@pytest.fixture(scope="module")
+def changed(site: SiteData) -> tuple[SiteData, Changes]:
+    """``site`` after one batch of every kind of change."""
+    batch = Batch(site.cloudid, 3, updates=20, creates=5, deletes=3, moves=5, resolves=5)
+    return apply(site, batch)
+
+
+def test_changed_requests_answers_match_the_spec(
+    spec: dict[str, Any], jira_spec: dict[str, Any], changed: tuple[SiteData, Changes]
+) -> None:
+    version, made = changed
+    touched = [*made.updated, *made.created, *made.moved, *made.resolved]
+    for issue in touched:
+        for suffix in PER_REQUEST:
+            path = f"{JSM}/request/{issue.key}{suffix}"
+            for status, body in answers(version, path, {}, {}):
+                assert status == 200, body
+                assert_valid(spec, schema_for(spec, path, status), body)
+        path = f"{JSM}/request/{issue.key}/feedback"
+        status, body, _ = jsm.dispatch(version, "GET", path, {}, OPT_IN, ANALYST_ACCOUNT_ID)
+        assert status == 200
+    for issue in made.deleted:
+        path = f"{JSM}/request/{issue.key}"
+        status, body, _ = jsm.dispatch(version, "GET", path, {}, {}, ANALYST_ACCOUNT_ID)
+        assert status == 404
+        assert_valid(spec, ERROR, body)
+    keys = ", ".join(issue.key for issue in touched)
+    query = {"jql": [f"key in ({keys}) ORDER BY updated DESC"], "fields": ["*all"]}
+    status, body, _ = jsm.dispatch(version, "GET", "/rest/api/3/search/jql", query, {}, "x")
+    assert status == 200, body
+    assert len(body["issues"]) == len(touched)
+    schema = jira_spec["paths"]["/rest/api/3/search/jql"]["get"]["responses"]["200"]
+    assert_valid(jira_spec, schema["content"]["application/json"]["schema"], body)
+    for status, body in answers(version, f"{JSM}/request", {"limit": "50", "expand": "sla"}, {}):
+        assert_valid(spec, schema_for(spec, f"{JSM}/request", status), body)

@@ -1,9 +1,10 @@
 """The seeded content of the sandbox's three fake Jira Service Management sites.
 
-Everything here is a pure function of ``(cloudid, seed, requests, poison)``: the same
-arguments give the same data in every process, whatever the clock says. The sandbox's "now"
-is the fixed :data:`NOW_MS` (2026-11-01T00:00Z), the end of the twelve months the requests
-span.
+A seeded site is a pure function of ``(cloudid, seed, requests, poison)``: the same
+arguments give the same data in every process, whatever the clock says. Its "now" is
+:data:`NOW_MS` (2026-11-01T00:00Z), the end of the twelve months the requests span. Change
+batches (:mod:`.changes`) make new versions of a site, each a pure function of the one
+before and the batch, a minute later on the site's clock (``SiteData.now``).
 
 What filters and ordering need is built eagerly, from one ``random.Random`` seeded by the
 site and the seed, as compact records (:class:`Request` is a named tuple of ints and short
@@ -16,7 +17,7 @@ The modules, one job each: :mod:`.catalogue` (the clock, the sites, the workflow
 :mod:`.desks` (the desk catalogue), :mod:`.words` (names and phrases), :mod:`.model` (the
 records), :mod:`.generate` (the seeded generator), :mod:`.details` (what is derived on
 demand), :mod:`.articles` (the knowledge base, request type groups), :mod:`.sites` (sites
-by cloud id, cached) and :mod:`.poison` (the scripts a
+by cloud id, cached), :mod:`.changes` (change batches) and :mod:`.poison` (the scripts a
 poisoned site carries in its names, and the scan that finds them in HTML).
 """
 
@@ -27,6 +28,7 @@ from .catalogue import (
     CLOSED,
     DAY,
     DECLINED,
+    FIRST_ISSUE_ID,
     HOUR,
     IN_PROGRESS,
     MINUTE,
@@ -70,6 +72,7 @@ __all__ = [
     "DAY",
     "DECLINED",
     "FIELDS",
+    "FIRST_ISSUE_ID",
     "HOUR",
     "IN_PROGRESS",
     "MINUTE",

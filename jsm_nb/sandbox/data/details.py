@@ -3,6 +3,12 @@
 Only a rendered page needs them, so they are not stored. Their random parts come from a
 small generator keyed by the site and the issue alone, so details come out the same in
 whatever order pages are asked for. Queue membership is derived here too.
+
+A request's details are a function of the request alone, never of the site's clock: what
+runs on (an ongoing SLA cycle, a feedback's time) is timed as of :func:`as_of`, the later
+of :data:`.NOW_MS` and the request's own ``updated``. So a request that a change batch left
+alone answers exactly as before it, and an incremental mirror can equal a fresh full fetch;
+a changed request's ongoing cycles are timed as of its change.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ __all__ = [
     "Sla",
     "SlaCycle",
     "approvals",
+    "as_of",
     "comments",
     "feedback",
     "field_values",
@@ -142,11 +149,17 @@ class Comment(NamedTuple):
     body: str
 
 
+def as_of(request: Request) -> int:
+    """The moment a request's running details are timed at: ``max(NOW_MS, updated)``."""
+    return max(NOW_MS, request.updated)
+
+
 def comments(site: SiteData, request: Request) -> tuple[Comment, ...]:
     """The request's comments, oldest first.
 
     Public comments mark the workflow's steps (an agent's first response, a question to the
-    customer and its answer, the resolution); internal notes fall between them.
+    customer and its answer, the resolution); internal notes fall between them. Once a
+    change has commented, the request holds its comments (``notes``).
 
     Parameters
     ----------
@@ -160,6 +173,8 @@ def comments(site: SiteData, request: Request) -> tuple[Comment, ...]:
     tuple of Comment
         Ordered by creation time; none is later than ``request.updated``.
     """
+    if request.notes is not None:
+        return tuple(Comment(*note) for note in request.notes)
     draw = _Draws(site, request, _COMMENTS)
     desk = site.desks[request.desk]
     authors = {
@@ -221,7 +236,8 @@ def slas(site: SiteData, request: Request) -> tuple[Sla, Sla]:
     Both start when the request reaches "Waiting for support" (after any approval). The
     first stops at the first move out of it; the second pauses while waiting for the
     customer and stops when the request is resolved or cancelled. Time is wall-clock;
-    desks on business hours report ``withinCalendarHours`` for the sandbox's now.
+    ongoing cycles are timed, and desks on business hours report ``withinCalendarHours``,
+    as of :func:`as_of`.
 
     Parameters
     ----------
@@ -236,7 +252,7 @@ def slas(site: SiteData, request: Request) -> tuple[Sla, Sla]:
         The first response SLA, then the resolution SLA.
     """
     desk = site.desks[request.desk]
-    local_now = datetime.fromtimestamp(NOW_MS / 1000, site.tz)
+    local_now = datetime.fromtimestamp(as_of(request) / 1000, site.tz)
     within = not desk.business_hours or (local_now.weekday() < 5 and 9 <= local_now.hour < 17)
     first_id = 10_030 + 10 * desk.index
     goal = PRIORITIES[request.priority].response_goal
@@ -255,7 +271,7 @@ def slas(site: SiteData, request: Request) -> tuple[Sla, Sla]:
     )
 
 
-_RESPONDED = {IN_PROGRESS: False, CANCELED: False}
+_RESPONDED = {IN_PROGRESS: False, RESOLVED: False, CANCELED: False}
 _RESOLVED = {RESOLVED: False, CANCELED: False, WAITING_FOR_CUSTOMER: True}
 
 
@@ -270,6 +286,7 @@ def _cycle(request: Request, goal: int, rules: dict[int, bool], within: bool) ->
     ``rules`` maps a status to False if reaching it stops the clock, True if it pauses it.
     """
     timeline = request.timeline
+    now = as_of(request)
     begin = next((k for k, (s, _) in enumerate(timeline) if s == WAITING_FOR_SUPPORT), None)
     if begin is None:
         return None
@@ -282,7 +299,7 @@ def _cycle(request: Request, goal: int, rules: dict[int, bool], within: bool) ->
         if rules.get(status) is False:
             stop = since
             break
-        until = timeline[k + 1][1] if k + 1 < len(timeline) else NOW_MS
+        until = timeline[k + 1][1] if k + 1 < len(timeline) else now
         paused = rules.get(status) is True
         if not paused:
             if breach_time is None and elapsed + until - since > goal:
@@ -290,7 +307,7 @@ def _cycle(request: Request, goal: int, rules: dict[int, bool], within: bool) ->
             elapsed += until - since
     running_paused = paused and stop is None
     if breach_time is None and not running_paused:
-        breach_time = (NOW_MS if stop is None else stop) + goal - elapsed
+        breach_time = (now if stop is None else stop) + goal - elapsed
     start = timeline[begin][1]
     return SlaCycle(start, stop, goal, elapsed, breach_time, running_paused, within)
 
@@ -354,7 +371,7 @@ def queue_members(site: SiteData, queue: Queue, account_id: str) -> tuple[int, .
         Indices into ``site.requests``.
     """
     me = site.by_account.get(account_id, -2)
-    week_ago = NOW_MS - 7 * DAY
+    week_ago = site.now - 7 * DAY
     rules: dict[str, Callable[[Request], bool]] = {
         "open": lambda r: r.status.category != "DONE",
         "mine": lambda r: r.assignee == me and r.status.category != "DONE",
@@ -401,7 +418,7 @@ def feedback(site: SiteData, request: Request) -> Feedback | None:
         return None
     rating = draw.pick(_RATINGS)
     comment = draw.pick(_FEEDBACK_COMMENTS[rating])
-    when = min(request.resolved + draw.below(DAY), NOW_MS)
+    when = min(request.resolved + draw.below(DAY), as_of(request))
     return Feedback(rating, comment if draw.below(2) else None, when)
 
 

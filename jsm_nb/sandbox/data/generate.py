@@ -101,6 +101,7 @@ def generate(site: Mapping[str, str], seed: int, count: int, *, poison: bool = F
         desk_requests=tuple(tuple(rows) for rows in per_desk),
         by_key={r.key: r.position for r in requests},
         by_account={u.account_id: i for i, u in enumerate(users)},
+        key_numbers=tuple(len(rows) for rows in per_desk),
     )
 
 

@@ -7,11 +7,12 @@ indexes that lookups need.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import timezone
 from typing import NamedTuple
 
-from .catalogue import FIRST_ISSUE_ID, STATUSES, IssueType, Status
+from .catalogue import FIRST_ISSUE_ID, NOW_MS, STATUSES, IssueType, Status
 from .desks import FieldSpec
 
 __all__ = ["Desk", "Organization", "Queue", "Request", "RequestType", "SiteData", "User"]
@@ -90,6 +91,12 @@ class Request(NamedTuple):
     ``timeline`` is the status history, oldest first, as ``(status index, epoch ms)``.
     User fields are indices into :attr:`SiteData.users` (``assignee`` is -1 for nobody);
     ``org`` is an index into :attr:`SiteData.organizations`, or -1.
+
+    Seeded requests leave the last two fields at their defaults; a change (:mod:`.changes`)
+    sets them. ``touched`` is the time of the latest change that is not a transition (a
+    comment, a move), 0 if none; ``notes`` holds the request's comments as
+    ``(id, author, epoch ms, public, body)`` once a change has added one (None: derived,
+    :func:`.details.comments`).
     """
 
     position: int
@@ -105,6 +112,8 @@ class Request(NamedTuple):
     timeline: tuple[tuple[int, int], ...]
     participants: tuple[int, ...]
     approvers: tuple[int, ...]
+    touched: int = 0
+    notes: tuple[tuple[int, int, int, bool, str], ...] | None = None
 
     @property
     def created(self) -> int:
@@ -114,7 +123,7 @@ class Request(NamedTuple):
     @property
     def updated(self) -> int:
         """Time of the latest activity (no comment is later), epoch ms."""
-        return self.timeline[-1][1]
+        return max(self.timeline[-1][1], self.touched)
 
     @property
     def status(self) -> Status:
@@ -134,6 +143,12 @@ class SiteData:
     ``tz`` is the site's zone (agents see every date in it), ``utc_offset`` its offset in
     minutes and ``time_zone`` its name. ``poisoned`` sites carry a script in every name and
     summary (:mod:`.poison`).
+
+    ``requests`` holds every request the site ever had, at ``issue id - FIRST_ISSUE_ID``;
+    those in ``gone`` were deleted (:attr:`live` are the others, and ``desk_requests`` and
+    ``by_key`` know only those). ``by_key`` maps the keys a request had before a move too.
+    ``now`` is the site's clock (epoch ms), ``version`` the number of change batches made,
+    ``key_numbers`` the last key number used per desk.
     """
 
     cloudid: str
@@ -154,12 +169,25 @@ class SiteData:
     desk_requests: tuple[tuple[int, ...], ...]
     by_key: dict[str, int] = field(repr=False)
     by_account: dict[str, int] = field(repr=False)
+    key_numbers: tuple[int, ...] = ()
+    now: int = NOW_MS
+    version: int = 0
+    gone: frozenset[int] = frozenset()
+
+    @functools.cached_property
+    def live(self) -> tuple[int, ...]:
+        """Positions of the requests not deleted, in issue id order."""
+        if not self.gone:
+            return tuple(range(len(self.requests)))
+        return tuple(i for i in range(len(self.requests)) if i not in self.gone)
 
     def request(self, id_or_key: str) -> Request | None:
         """The request with this issue id or key (any case), or None."""
         if id_or_key.isdigit():
             position = int(id_or_key) - FIRST_ISSUE_ID
-            return self.requests[position] if 0 <= position < len(self.requests) else None
+            if position in self.gone or not 0 <= position < len(self.requests):
+                return None
+            return self.requests[position]
         found = self.by_key.get(id_or_key.upper())
         return None if found is None else self.requests[found]
 

@@ -22,6 +22,7 @@ __all__ = [
     "DESCRIPTION_WHEN",
     "DESCRIPTION_WHO",
     "FIRST_NAMES",
+    "FOLLOW_UPS",
     "INTERNAL_NOTES",
     "LAST_NAMES",
     "ORG_NAMES",
@@ -71,6 +72,10 @@ DESCRIPTION_EXTRA = (
     "I've already tried restarting.", "Screenshots available on request.",
     "This is blocking my work today.", "Not urgent, but it would be great to sort this week.",
     "My manager is aware.", "Happy to jump on a call.",
+)
+FOLLOW_UPS = (
+    "Any update on this?", "This is still happening for me.",
+    "Adding a colleague who sees the same thing.", "Thanks, that worked.",
 )
 INTERNAL_NOTES = (
     "Checked the logs, nothing obvious yet.", "Escalated to second line for a look.",

@@ -25,14 +25,27 @@ search), :mod:`.listing` (``/request`` and its filters) and :mod:`.routes` (the 
 handlers, the route table and :func:`dispatch`).
 """
 
+from .calls import memo
 from .paging import DEFAULT_LIMIT
 from .routes import dispatch, required_scopes
 from .search import SEARCH_CAP_FIELDS, SEARCH_CAP_IDS
+from .shapes import user_dto
 
 __all__ = [
     "DEFAULT_LIMIT",
     "SEARCH_CAP_FIELDS",
     "SEARCH_CAP_IDS",
     "dispatch",
+    "forget_versions",
     "required_scopes",
 ]
+
+
+def forget_versions() -> None:
+    """Empty the caches keyed by a site's version, so replaced versions can be freed.
+
+    Called when a change replaces a version (:mod:`..churn`); the other versions' cached
+    listings are computed again on their next use.
+    """
+    memo.cache_clear()
+    user_dto.cache_clear()

@@ -1,7 +1,8 @@
 """Times on the wire: JSM's date objects, Jira's timestamps, and durations.
 
 Every time is shown in the site's zone; "friendly" texts are relative to the sandbox's
-fixed now, :data:`.NOW_MS`.
+seeded now, :data:`.NOW_MS`, even once a site's clock has moved on (``SiteData.now``), so
+that a request no change touched reads the same in every version of its site.
 """
 
 from __future__ import annotations
@@ -26,21 +27,16 @@ _MINUTES = tuple(
 
 
 @functools.lru_cache(maxsize=64)
-def _offset(site: SiteData) -> str:
-    hours, minutes = divmod(abs(site.utc_offset), 60)
-    return f"{'-' if site.utc_offset < 0 else '+'}{hours:02d}{minutes:02d}"
-
-
-def _local(site: SiteData, epoch_ms: int) -> tuple[int, int]:
-    """The day number (since 1970-01-01) and second of that day, in the site's zone."""
-    return divmod(epoch_ms // 1000 + site.utc_offset * 60, 86_400)
+def _offset(utc_offset: int) -> str:
+    hours, minutes = divmod(abs(utc_offset), 60)
+    return f"{'-' if utc_offset < 0 else '+'}{hours:02d}{minutes:02d}"
 
 
 @functools.lru_cache(maxsize=8192)
-def _day(site: SiteData, day: int) -> tuple[str, str]:
+def _day(utc_offset: int, day: int) -> tuple[str, str]:
     """A local day as ISO text and as a person reads it next to the sandbox's now."""
     date = _EPOCH + timedelta(days=day)
-    days_ago = _local(site, NOW_MS)[0] - day
+    days_ago = (NOW_MS // 1000 + utc_offset * 60) // 86_400 - day
     if days_ago == 0:
         friendly = "Today"
     elif days_ago == 1:
@@ -56,20 +52,20 @@ def _stamp(site: SiteData, epoch_ms: int) -> tuple[str, str, str]:
     """ISO date and time without zone, the friendly day, and the 12-hour clock."""
     minute, second = divmod(epoch_ms // 1000 + site.utc_offset * 60, 60)
     day, minute = divmod(minute, 1440)
-    iso_day, friendly = _day(site, day)
+    iso_day, friendly = _day(site.utc_offset, day)
     iso_minute, clock = _MINUTES[minute]
     return f"{iso_day}T{iso_minute}:{second:02d}", friendly, clock
 
 
 def jira_time(site: SiteData, epoch_ms: int) -> str:
     """Jira's timestamp: ISO 8601 with milliseconds, in the site's zone."""
-    return f"{_stamp(site, epoch_ms)[0]}.{epoch_ms % 1000:03d}{_offset(site)}"
+    return f"{_stamp(site, epoch_ms)[0]}.{epoch_ms % 1000:03d}{_offset(site.utc_offset)}"
 
 
 def jsm_date(site: SiteData, epoch_ms: int) -> Json:
     """JSM's date object; ``friendly`` is relative to the sandbox's now, as a person reads it."""
     stamp, friendly, clock = _stamp(site, epoch_ms)
-    offset = _offset(site)
+    offset = _offset(site.utc_offset)
     return {
         "iso8601": f"{stamp}{offset}",
         "jira": f"{stamp}.{epoch_ms % 1000:03d}{offset}",

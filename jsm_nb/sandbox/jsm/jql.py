@@ -1,19 +1,23 @@
 """The sandbox's JQL subset: a tokenizer, a recursive-descent parser, and the matching.
 
-The subset is what analysts' searches need: ``project`` and ``status`` (``=`` or ``in``),
-``created`` (``>=``, ``>``, ``<=``, ``<``) and ``id`` (those and ``=``) clauses joined by
-AND, in parentheses or not, and ORDER BY created or id (ASC or DESC). Anything else is
-refused with Jira's 400 body, as Jira refuses bad JQL.
+The subset is what analysts' searches and an incremental mirror need: ``project`` and
+``status`` (``=`` or ``in``), ``created`` and ``updated`` (``>=``, ``>``, ``<=``, ``<``; dates
+to the minute, in the site's zone), ``id`` (those and ``=``, or ``in``) and ``key`` (``=`` or
+``in``; a moved issue's old key names it too) clauses joined by AND, in parentheses or not,
+and ORDER BY created, updated or id (ASC or DESC), optionally then by id. ``id in`` and
+``key`` clauses naming an issue the site does not have are refused as Jira refuses them
+("An issue with key ... does not exist"); anything outside the subset is refused with
+Jira's 400 body, as Jira refuses bad JQL.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..data import NOW_MS, STATUSES, SiteData
+from ..data import FIRST_ISSUE_ID, STATUSES, Request, SiteData
 from .calls import Refusal, jira_error
 
 __all__ = ["Jql", "jql_matches", "parse_jql"]
@@ -21,17 +25,23 @@ __all__ = ["Jql", "jql_matches", "parse_jql"]
 
 @dataclass(frozen=True)
 class Jql:
-    """The sandbox's JQL subset, parsed: ``project``, ``status``, ``created``, ``id`` and
-    ORDER BY (``order`` is ``created`` or ``id``)."""
+    """The sandbox's JQL subset, parsed.
 
-    desks: frozenset[int] | None
-    statuses: frozenset[int] | None
-    created_from: int | None
-    created_before: int | None
-    descending: bool
+    Ranges are half-open, ``[from, before)``, in epoch ms or issue ids (None: unbounded);
+    ``issues`` are the issue ids ``id in`` and ``key`` clauses allow; ``order`` the sort
+    keys as ``(field, descending)``, the first the primary.
+    """
+
+    desks: frozenset[int] | None = None
+    statuses: frozenset[int] | None = None
+    created_from: int | None = None
+    created_before: int | None = None
+    updated_from: int | None = None
+    updated_before: int | None = None
     id_from: int | None = None
     id_before: int | None = None
-    order: str = "created"
+    issues: frozenset[int] | None = None
+    order: tuple[tuple[str, bool], ...] = (("created", True),)
 
 
 _TOKEN = re.compile(
@@ -39,21 +49,30 @@ _TOKEN = re.compile(
     r"""|(?P<op>!=|>=|<=|[=<>(),~])|(?P<word>[^\s"'=!<>(),~]+))"""
 )
 _SUBSET = (
-    "the sandbox's JQL supports project (= or in), status (= or in), created (>=, >, <=, <)"
-    " and id (=, >=, >, <=, <) clauses joined by AND, and ORDER BY created or id"
+    "the sandbox's JQL supports project (= or in), status (= or in), created and updated"
+    " (>=, >, <=, <), id (=, >=, >, <=, <, in) and key (= or in) clauses joined by AND,"
+    " and ORDER BY created, updated or id, then optionally by id"
 )
 _DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d")
+_SORT_KEYS: dict[str, Callable[[Request], int]] = {
+    "created": lambda r: r.created,
+    "updated": lambda r: r.updated,
+    "id": lambda r: r.issue_id,
+}
+_RANGES = {"created": "created", "createddate": "created", "updated": "updated",
+           "updateddate": "updated"}  # fmt: skip
 
 
 def parse_jql(site: SiteData, text: str) -> Jql:
-    """Parse ``text`` as the sandbox's JQL subset, against ``site``'s projects.
+    """Parse ``text`` as the sandbox's JQL subset, against ``site``'s projects and issues.
 
     Parameters
     ----------
     site : SiteData
-        The site whose projects ``project`` clauses name (by key, id or name).
+        The site whose projects ``project`` clauses name (by key, id or name), and whose
+        issues ``id in`` and ``key`` clauses name.
     text : str
-        The JQL; dates in ``created`` clauses are in the site's zone.
+        The JQL; dates in ``created`` and ``updated`` clauses are in the site's zone.
 
     Returns
     -------
@@ -70,25 +89,43 @@ def parse_jql(site: SiteData, text: str) -> Jql:
 
 def jql_matches(site: SiteData, query: Jql) -> tuple[int, ...]:
     """Indices of the requests that ``query`` matches, in its order."""
-    if query.desks is None:
-        pool: Sequence[int] = range(len(site.requests))
-    else:
+    requests = site.requests
+    pool: Sequence[int]
+    if query.issues is not None:
+        pool = sorted(i - FIRST_ISSUE_ID for i in query.issues)
+    elif query.desks is not None:
         pool = sorted(i for d in query.desks for i in site.desk_requests[d])
-    low = query.created_from if query.created_from is not None else -1
-    high = query.created_before if query.created_before is not None else NOW_MS + 1
-    first = query.id_from if query.id_from is not None else -1
-    last = query.id_before
+    else:
+        pool = site.live
+    created = _within(query.created_from, query.created_before)
+    updated = _within(query.updated_from, query.updated_before)
+    ids = _within(query.id_from, query.id_before)
     hits = [
         i
         for i in pool
-        if low <= site.requests[i].created < high
-        and first <= site.requests[i].issue_id
-        and (last is None or site.requests[i].issue_id < last)
-        and (query.statuses is None or site.requests[i].timeline[-1][0] in query.statuses)
+        if created(requests[i].created)
+        and updated(requests[i].updated)
+        and ids(requests[i].issue_id)
+        and (query.statuses is None or requests[i].timeline[-1][0] in query.statuses)
+        and (query.desks is None or requests[i].desk in query.desks)
     ]
-    if query.order == "id":
-        hits.sort(key=lambda i: site.requests[i].issue_id)
-    return tuple(reversed(hits)) if query.descending else tuple(hits)
+    (field, descending), *then = query.order
+    if then:  # by id, then stably by the primary key
+        if then[0][1]:
+            hits.reverse()
+        hits.sort(key=lambda i: _SORT_KEYS[field](requests[i]), reverse=descending)
+        return tuple(hits)
+    if field == "updated":  # the pool is in creation and id order already
+        hits.sort(key=lambda i: requests[i].updated)
+    return tuple(reversed(hits)) if descending else tuple(hits)
+
+
+def _within(low: int | None, high: int | None) -> Callable[[int], bool]:
+    """Whether a value is in the half-open range ``[low, high)``; None bounds nothing."""
+    first = -1 if low is None else low
+    if high is None:
+        return lambda value: first <= value
+    return lambda value: first <= value < high
 
 
 def _tokens(text: str) -> list[tuple[str, str, int]]:
@@ -121,46 +158,48 @@ class _JqlParser:
 
     desks: frozenset[int] | None = None
     statuses: frozenset[int] | None = None
-    low: int | None = None  # created, epoch ms: the half-open range [low, high)
-    high: int | None = None
-    first: int | None = None  # issue ids: the half-open range [first, last)
-    last: int | None = None
+    issues: frozenset[int] | None = None
+    ranges: dict[str, tuple[int | None, int | None]]  # half-open [low, high) by field
 
     def parse(self) -> Jql:
+        self.ranges = {}
         self._conjunction(nested=False)
-        descending, order = True, "created"
+        order: tuple[tuple[str, bool], ...] = (("created", True),)
         if self.tokens[self.at :]:
             self._expect_keyword("order")
             self._expect_keyword("by")
-            field, position = self._take("a field name")
-            order = field.lower()
-            if order not in ("created", "id"):
-                raise self._unsupported(field, position)
-            if self.tokens[self.at :]:
-                direction, position = self._take("ASC or DESC")
-                if direction.lower() not in ("asc", "desc"):
-                    raise self._unsupported(direction, position)
-                descending = direction.lower() == "desc"
-            elif order == "id":
-                descending = False  # Jira's default direction for id
+            order = (self._sort_key(),)
+            if self.tokens[self.at :] and self.tokens[self.at][1] == "," and order[0][0] != "id":
+                self.at += 1
+                order = (*order, self._sort_key(only="id"))
             if self.tokens[self.at :]:
                 raise self._unsupported(*self._take("the end of the query"))
-        bounds = (self.desks, self.statuses, self.low, self.high, self.first, self.last)
-        if all(bound is None for bound in bounds):
+        if (
+            self.desks is None
+            and self.statuses is None
+            and self.issues is None
+            and not any(bound is not None for bounds in self.ranges.values() for bound in bounds)
+        ):
             raise jira_error(
                 "Unbounded JQL queries are not allowed here. "
                 "Please add a search restriction to your query."
             )
-        return Jql(
-            self.desks,
-            self.statuses,
-            self.low,
-            self.high,
-            descending,
-            self.first,
-            self.last,
-            order,
-        )
+        created, updated, ids = (self.ranges.get(f, (None, None)) for f in _SORT_KEYS)
+        return Jql(self.desks, self.statuses, *created, *updated, *ids, self.issues, order)
+
+    def _sort_key(self, only: str | None = None) -> tuple[str, bool]:
+        """One key of ORDER BY: a field (``only`` that one) and its direction."""
+        field, position = self._take("a field name")
+        name = field.lower()
+        if name not in _SORT_KEYS or only not in (None, name):
+            raise self._unsupported(field, position)
+        descending = name != "id"  # Jira's default directions
+        if self.tokens[self.at :] and self.tokens[self.at][1] != ",":
+            direction, position = self._take("ASC or DESC")
+            if direction.lower() not in ("asc", "desc"):
+                raise self._unsupported(direction, position)
+            descending = direction.lower() == "desc"
+        return name, descending
 
     def _conjunction(self, *, nested: bool) -> None:
         """Clauses joined by AND, up to the end, ORDER BY, or (``nested``) a ``)``."""
@@ -190,35 +229,49 @@ class _JqlParser:
         elif name == "status":
             values = self._values(name)
             self.statuses = self._intersect(self.statuses, {self._status(v) for v in values})
-        elif name in ("created", "createddate"):
+        elif name in _RANGES:
             operator, where = self._take("an operator")
             if operator not in (">=", ">", "<=", "<"):
                 raise self._unsupported(operator, where)
-            moment = self._date(self._take("a date")[0])
-            self.low, self.high = self._narrowed(self.low, self.high, operator, moment)
+            self._narrow(_RANGES[name], operator, self._date(self._take("a date")[0], name))
         elif name == "id":
             operator, where = self._take("an operator")
+            if operator.lower() == "in":
+                self.at -= 1
+                self._allow({self._issue(v, name) for v in self._values(name)})
+                return
             if operator not in ("=", ">=", ">", "<=", "<"):
                 raise self._unsupported(operator, where)
             value, at = self._take("an issue id")
             if not value.isdigit():
                 raise self._unsupported(value, at)
             if operator == "=":
-                self.first, self.last = self._narrowed(self.first, self.last, ">=", int(value))
+                self._narrow("id", ">=", int(value))
                 operator = "<="
-            self.first, self.last = self._narrowed(self.first, self.last, operator, int(value))
+            self._narrow("id", operator, int(value))
+        elif name in ("key", "issuekey"):
+            self._allow({self._issue(v, name) for v in self._values(name)})
         else:
             raise self._unsupported(name, position)
 
-    @staticmethod
-    def _narrowed(
-        low: int | None, high: int | None, operator: str, value: int
-    ) -> tuple[int | None, int | None]:
-        """The half-open range ``[low, high)`` narrowed by ``operator value``."""
+    def _narrow(self, field: str, operator: str, value: int) -> None:
+        """The half-open range ``[low, high)`` of ``field`` narrowed by ``operator value``."""
+        low, high = self.ranges.get(field, (None, None))
         if operator in (">=", ">"):
-            return max(low or 0, value + (operator == ">")), high
-        limit = value + (operator == "<=")
-        return low, limit if high is None else min(high, limit)
+            self.ranges[field] = max(low or 0, value + (operator == ">")), high
+        else:
+            limit = value + (operator == "<=")
+            self.ranges[field] = low, limit if high is None else min(high, limit)
+
+    def _allow(self, issue_ids: set[int]) -> None:
+        self.issues = self._intersect(self.issues, issue_ids)
+
+    def _issue(self, value: str, field: str) -> int:
+        """The id of the issue ``value`` names, by id or key (an old key too); else Jira's 400."""
+        found = self.site.request(value)
+        if found is None:
+            raise jira_error(f"An issue with key '{value}' does not exist for field '{field}'.")
+        return found.issue_id
 
     def _take(self, expected: str) -> tuple[str, int]:
         if not self.tokens[self.at :]:
@@ -277,7 +330,7 @@ class _JqlParser:
                 return index
         raise jira_error(f"The value '{value}' does not exist for the field 'status'.")
 
-    def _date(self, value: str) -> int:
+    def _date(self, value: str, field: str) -> int:
         for pattern in _DATE_FORMATS:
             try:
                 moment = datetime.strptime(value, pattern).replace(tzinfo=self.site.tz)
@@ -285,7 +338,7 @@ class _JqlParser:
                 continue
             return int(moment.timestamp() * 1000)
         raise jira_error(
-            f"Date value '{value}' for field 'created' is invalid. Valid formats include: "
+            f"Date value '{value}' for field '{field}' is invalid. Valid formats include: "
             "'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', or a period "
             "format e.g. '-5d', '4w 2d'."
         )

@@ -193,7 +193,7 @@ def _matching_requests(site: SiteData, found: _RequestFilter) -> tuple[int, ...]
                 return False
         return owned(request)
 
-    pool = range(len(site.requests)) if found.desk is None else site.desk_requests[found.desk]
+    pool = site.live if found.desk is None else site.desk_requests[found.desk]
     hits = [i for i in pool if matches(site.requests[i])]
     hits.sort(key=lambda i: (site.requests[i].updated, i), reverse=True)
     return tuple(hits)

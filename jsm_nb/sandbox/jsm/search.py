@@ -5,6 +5,12 @@ capped at :data:`SEARCH_CAP_IDS` when only ids or keys are asked for and at
 :data:`SEARCH_CAP_FIELDS` otherwise, as Jira's documentation describes (up to 5,000 for
 ids, fewer with fields). A token is bound to its query: another query refuses it.
 
+A token holds an offset into the query's matches, not a snapshot of them, as Jira's cursor
+is no snapshot either: when the data changes between two pages (:mod:`..churn`), the next
+page is the fresh matches from that offset, so an issue that moved ahead of it in the
+order is skipped and one that moved behind it comes again. ``ORDER BY id`` with
+``id > N`` resumes safely; ``ORDER BY updated`` over changing data may repeat or skip.
+
 The old search, ``/rest/api/{2,3}/search`` and ``/search/id``, was shut down in 2025: it
 answers 410 Gone with Jira's body, as Jira has since (:func:`removed_search`).
 """
