@@ -146,10 +146,7 @@ class Mirror:
     @staticmethod
     def meta_of(connection: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
         """The mirror's row of ``_mirror`` (what it holds), or None for a new file."""
-        exists = connection.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = '_mirror'"
-        ).fetchall()
-        if not exists[0][0]:
+        if not Mirror._exists(connection, "_mirror"):
             return None
         relation = connection.execute("SELECT * FROM _mirror")
         names = [d[0] for d in relation.description]
@@ -216,6 +213,25 @@ class Mirror:
         (less an overlap)."""
         found: dt.datetime | None = self._one("SELECT max(updated) FROM issues")
         return found
+
+    @staticmethod
+    def stopped_of(connection: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+        """What a sync that stopped before its end was asked for (its ``query``, ``fields``
+        and ``what``), or None."""
+        if not Mirror._exists(connection, "_sync"):
+            return None
+        rows = connection.execute("SELECT query, fields, what FROM _sync").fetchall()
+        if not rows:
+            return None
+        query, fields, what = rows[0]
+        return {"query": query, "fields": _tuple(fields), "what": _tuple(what)}
+
+    @staticmethod
+    def _exists(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
+        found = connection.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
+        ).fetchall()
+        return bool(found[0][0])
 
     # -- a sync under way ----------------------------------------------------------
 

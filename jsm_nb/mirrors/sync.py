@@ -230,15 +230,18 @@ class _Sync:
     def run(self) -> SyncReport:
         with cost.metered(wait=self.options.wait) as self.meter:
             meta = Mirror.meta_of(self.connection)
-            query = self.options.query or (meta or {}).get("query")
+            stopped = Mirror.stopped_of(self.connection)
+            # What is not given is what a stopped sync was asked for, else what the mirror keeps.
+            before = stopped or meta or {}
+            query = self.options.query or before.get("query")
             if query is None:
                 raise InvalidArgument(
                     "this mirror is new: give the JQL it keeps, such as "
                     "jsm_nb.sync('project in (ITH, HR)')."
                 )
             fields = catalogue.catalogue(self.session)
-            kept_fields = self._kept(self.options.fields, meta, "fields")
-            what = self._kept(self.options.what, meta, "what")
+            kept_fields = self._kept(self.options.fields, before, "fields")
+            what = self._kept(self.options.what, before, "what")
             shape = layout(fields, kept_fields)
             self.mirror = Mirror(self.connection, shape)
             refetch = self._check_meta(meta, query, shape)
@@ -295,12 +298,8 @@ class _Sync:
     # -- what the mirror holds -------------------------------------------------------
 
     @staticmethod
-    def _kept(
-        given: tuple[str, ...] | None, meta: dict[str, Any] | None, name: str
-    ) -> tuple[str, ...]:
-        if given is not None:
-            return given
-        return tuple(meta[name]) if meta else ()
+    def _kept(given: tuple[str, ...] | None, before: dict[str, Any], name: str) -> tuple[str, ...]:
+        return given if given is not None else tuple(before.get(name) or ())
 
     def _site_id(self) -> str:
         return self.session.site.id if self.session.site else ""
