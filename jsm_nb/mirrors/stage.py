@@ -369,12 +369,20 @@ class Mirror:
                     "WHERE issue_id NOT IN (SELECT issue_id FROM _stage_listed)"
                 )
 
+    def stage_gone(self, ids: Sequence[str]) -> None:
+        """Stage ``ids`` as deleted: listed, then gone before they were fetched."""
+        with self._lock, self._transaction():
+            self.connection.execute(
+                "INSERT INTO _stage_deleted SELECT unnest(?::VARCHAR[])", [list(ids)]
+            )
+
     def missing(self) -> list[str]:
-        """The listed ids neither mirrored nor staged: issues to fetch by id."""
+        """The listed ids neither mirrored, staged nor gone: issues to fetch by id."""
         return sorted(
             self._ids(
                 "SELECT issue_id FROM _stage_listed EXCEPT SELECT issue_id FROM issues "
-                "EXCEPT SELECT issue_id FROM _stage_issues"
+                "EXCEPT SELECT issue_id FROM _stage_issues "
+                "EXCEPT SELECT issue_id FROM _stage_deleted"
             ),
             key=int,
         )

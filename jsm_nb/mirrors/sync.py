@@ -44,7 +44,7 @@ import pandas as pd
 
 from .. import api, catalogue, cost, frames, paging, windows
 from .. import progress as progress_bar
-from ..errors import InvalidArgument, JsmError, MirrorMismatch
+from ..errors import ApiError, InvalidArgument, JsmError, MirrorMismatch
 from . import files
 from .layout import Layout, layout
 from .report import Estimate, SyncReport
@@ -488,17 +488,30 @@ class _Sync:
         missing = self.mirror.missing()
         if not missing:
             return
-        fields = ",".join(self.mirror.layout.fields)
         with self._bar("Mirror sync: issues new to the mirror", len(missing)) as bar:
             for at in range(0, len(missing), _BY_ID):
-                batch = missing[at : at + _BY_ID]
+                self._fetch_ids(plan.query, missing[at : at + _BY_ID], bar.update)
 
-                def page(records: list[dict[str, Any]]) -> None:
-                    self.mirror.stage_page(records, None)
-                    bar.update(len(records))
+    def _fetch_ids(self, query: str, ids: Sequence[str], counted: Callable[[int], None]) -> None:
+        """The issues ``ids``, by id. Jira refuses (400) a search naming an issue that does
+        not exist: those deleted since they were listed are found by halving, and leave."""
 
-                jql = f"({plan.query}) AND id in ({', '.join(batch)}) ORDER BY id ASC"
-                self._fetch(jql, fields, _PAGE, page)
+        def page(records: list[dict[str, Any]]) -> None:
+            self.mirror.stage_page(records, None)
+            counted(len(records))
+
+        jql = f"({query}) AND id in ({', '.join(ids)}) ORDER BY id ASC"
+        try:
+            self._fetch(jql, ",".join(self.mirror.layout.fields), _PAGE, page)
+        except ApiError as error:
+            if error.status != 400:
+                raise
+            if len(ids) == 1:
+                self.mirror.stage_gone(ids)
+                return
+            half = len(ids) // 2
+            self._fetch_ids(query, ids[:half], counted)
+            self._fetch_ids(query, ids[half:], counted)
 
     def _details(self, plan: Plan, meta: dict[str, Any] | None) -> None:
         """Phase 3: the per-request tables of ``what``, for the issues that need them."""

@@ -17,6 +17,7 @@ import pytest
 import jsm_nb
 from jsm_nb.context import CONTEXT
 from jsm_nb.mirrors import TABLES
+from jsm_nb.mirrors.stage import Mirror
 from jsm_nb.sandbox import Sandbox
 from jsm_nb.sandbox.limits import Limits
 
@@ -201,3 +202,35 @@ def test_the_mirror_exports_every_table_as_parquet(
         for name in TABLES:
             rows = reading.read_parquet(str(tmp_path / "out" / f"{name}.parquet"))
             assert len(rows.fetchall()) == len(table(path, name)), name
+
+
+def test_an_issue_deleted_between_the_id_list_and_its_fetch_leaves_the_mirror(
+    sandbox_session: tuple[Sandbox, jsm_nb.JsmSession],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Jira refuses a search by ids naming one that no longer exists (400): the sync finds
+    which, and goes on without it."""
+    sb, session = sandbox_session
+    path = tmp_path / "m.duckdb"
+    jsm_nb.sync("project = ITH", path=path, session=session, progress=False)
+    gone: list[str] = []
+    listed = Mirror.stage_listed
+
+    def delete_one_of_hr_once_listed(self: Mirror, ids: list[str], done: bool) -> None:
+        listed(self, ids, done)
+        while done and not gone:  # until the sandbox deletes an HR issue, not yet mirrored
+            changes = sb.change(deletes=1)
+            gone.extend(str(c.id) for c in changes.deleted if c.key.startswith("HR-"))
+
+    monkeypatch.setattr(Mirror, "stage_listed", delete_one_of_hr_once_listed)
+    report = jsm_nb.sync(QUERY, path=path, session=session, progress=False, change_query=True)
+    monkeypatch.undo()
+    assert report.full_check
+    assert gone[0] not in set(table(path, "issues")["issue_id"])
+    fresh = tmp_path / "fresh.duckdb"
+    jsm_nb.sync(QUERY, path=fresh, session=session, progress=False)
+    deleted_ith = set(table(path, "issues")["issue_id"]) - set(table(fresh, "issues")["issue_id"])
+    jsm_nb.sync(path=path, session=session, progress=False, full_check=True)
+    assert deleted_ith.isdisjoint(table(path, "issues")["issue_id"])
+    assert_same_mirror(path, fresh)
