@@ -6,12 +6,19 @@ import contextlib
 import shlex
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+
+import duckdb
+import pandas as pd
 
 import jsm_nb
 from jsm_nb import sandbox
 from jsm_nb.context import CONTEXT
+from jsm_nb.mirrors import TABLES
 from jsm_nb.sandbox import Sandbox
+
+_ONE_PER_ISSUE = ("issues", "requests", "feedback")  # the mirror's tables of a row per issue
 
 
 @contextlib.contextmanager
@@ -48,3 +55,25 @@ def front_end_says(panel: Any, kind: str) -> None:
     view of it appears, ``opened`` when it is clicked (the path a comm message takes)."""
     message = {"content": {"data": {"method": "custom", "content": {"kind": kind}}}, "buffers": []}
     panel.connect._handle_msg(message)
+
+
+def mirror_tables(path: Path) -> dict[str, pd.DataFrame]:
+    """Every table of the mirror at ``path`` but ``sync_runs`` (which records each run)."""
+    return {name: jsm_nb.mirror_frame(name, path) for name in TABLES if name != "sync_runs"}
+
+
+def assert_same_mirror(left: Path, right: Path) -> None:
+    """The two mirrors hold the same rows, in the same dtypes, table by table."""
+    for name, frame in mirror_tables(left).items():
+        pd.testing.assert_frame_equal(frame, jsm_nb.mirror_frame(name, right), obj=name)
+
+
+def assert_no_duplicates(path: Path) -> None:
+    """Each issue has one row in the tables of a row per issue, no table repeats a row,
+    and nothing is left staged."""
+    for name, frame in mirror_tables(path).items():
+        if name in _ONE_PER_ISSUE:
+            assert frame["issue_id"].is_unique, f"{name}: an issue id twice"
+        assert not frame.astype(str).duplicated().any(), f"{name}: a row twice"
+    with duckdb.connect(str(path), read_only=True) as reading:
+        assert reading.sql("SELECT count(*) FROM _stage_issues").fetchall() == [(0,)]

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from helpers import assert_same_mirror
 
 import jsm_nb
 from jsm_nb.context import CONTEXT
@@ -27,16 +28,6 @@ Factory = Callable[..., tuple[Sandbox, jsm_nb.JsmSession]]
 
 def table(path: Path, name: str) -> pd.DataFrame:
     return jsm_nb.mirror_frame(name, path)
-
-
-def tables(path: Path) -> dict[str, pd.DataFrame]:
-    """Every table but ``sync_runs`` (which records each run), read back."""
-    return {name: table(path, name) for name in TABLES if name != "sync_runs"}
-
-
-def assert_same_mirror(left: Path, right: Path) -> None:
-    for name, frame in tables(left).items():
-        pd.testing.assert_frame_equal(frame, table(right, name), obj=name)
 
 
 @pytest.fixture
