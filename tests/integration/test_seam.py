@@ -37,10 +37,12 @@ def test_importing_every_core_module_loads_no_sandbox_module() -> None:
 
 @pytest.mark.parametrize("module", CORE)
 def test_no_core_module_names_the_sandbox_in_an_import(module: str) -> None:
-    path = PACKAGE / f"{module.removeprefix('jsm_nb.')}.py"
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    name = module.removeprefix("jsm_nb.")
+    package = PACKAGE / name
+    paths = sorted(package.rglob("*.py")) if package.is_dir() else [PACKAGE / f"{name}.py"]
+    nodes = [n for p in paths for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))]
     imported: list[str] = []
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Import):
             imported += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):

@@ -18,6 +18,8 @@ import contextlib
 import inspect
 import logging
 import socket
+import subprocess
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -42,6 +44,14 @@ def shows(text: str, secret: str) -> bool:
     """Whether ``text`` holds ``secret`` or any ``PIECE`` characters of it in a row."""
     size = min(len(secret), PIECE)
     return any(secret[i : i + size] in text for i in range(len(secret) - size + 1))
+
+
+READER = (
+    "import sys, time, duckdb\n"
+    "db = duckdb.connect(sys.argv[1], read_only=True)\n"
+    "print('open', flush=True)\n"
+    "time.sleep(60)\n"
+)
 
 
 class Shown:
@@ -168,6 +178,29 @@ def _scenario(sb: Sandbox, shown: Shown, capsys: pytest.CaptureFixture[str]) -> 
     shown.error("api endpoint held", lambda: s.get(held), jsm_nb.RateLimited)
     shown.object("usage", jsm_nb.usage(s))
     shown.texts["usage html"] = jsm_nb.usage(s)._repr_html_()
+    mirrored = config.token_path.with_name("mirror.duckdb")
+    shown.object("sync report", jsm_nb.sync("project = ITH", path=mirrored, session=s))
+    holder = subprocess.Popen(  # another kernel reading the mirror
+        [sys.executable, "-c", READER, str(mirrored)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "open"
+        shown.error(
+            "mirror busy",
+            lambda: jsm_nb.sync(path=mirrored, session=s, timeout=0),
+            jsm_nb.MirrorBusy,
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    with jsm_nb.mirror(mirrored) as reading:
+        shown.texts["mirror issues"] = reading.sql("SELECT * FROM issues LIMIT 5").df().to_html()
+    shown.error(
+        "mirror of another query",
+        lambda: jsm_nb.sync("project = HR", path=mirrored, session=s),
+        jsm_nb.MirrorMismatch,
+    )
     shown.error("api failing midway", lambda: _midway(sb, s), jsm_nb.ApiError)
     sb.faults.clear()
     bad_status = lambda: api.customer_requests(session=s, status="sometimes")  # noqa: E731
