@@ -5,7 +5,8 @@ temporary directory (``XDG_CONFIG_HOME``, ``XDG_STATE_HOME``, ``XDG_DATA_HOME`` 
 ``JSM_NB_SANDBOX_HOME`` point into it, and every kernel and subprocess inherits them), so
 no test reads or changes the user's own login, mirrors or sandbox. Every shared sandbox
 started there is stopped at the end, even one a test left running; unless set already,
-``JSM_NB_SANDBOX_IDLE`` is 120 s, so one that escapes stops soon by itself.
+``JSM_NB_SANDBOX_IDLE`` is 120 s, so one that escapes stops soon by itself, and
+``JSM_NB_SANDBOX_QUOTA`` gives its app room for every notebook of the run.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ def pytest_configure(config: pytest.Config) -> None:
     for variable in _HOME_VARIABLES:
         os.environ[variable] = str(_run_home / variable.lower())
     os.environ.setdefault("JSM_NB_SANDBOX_IDLE", "120")
+    # Every notebook runs several times in one run (nbval, the secret and markup scans), all
+    # as one app of one shared sandbox: more than one analyst's hour of Atlassian's quota.
+    os.environ.setdefault("JSM_NB_SANDBOX_QUOTA", "2000000")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

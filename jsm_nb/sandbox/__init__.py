@@ -81,6 +81,7 @@ __all__ = [
 POISON_VARIABLE = "JSM_NB_SANDBOX_POISON"
 #: A number of changes a minute, it makes :func:`default` a churning sandbox.
 CHURN_VARIABLE = "JSM_NB_SANDBOX_CHURN"
+QUOTA_VARIABLE = "JSM_NB_SANDBOX_QUOTA"
 APP_NAME = "jsm_nb notebook sign-in (sandbox)"
 
 
@@ -498,14 +499,30 @@ def churn_wanted() -> int:
     jsm_nb.ConfigError
         The variable is set to something other than a whole number of zero or more.
     """
-    configured = os.environ.get(CHURN_VARIABLE, "").strip()
+    return _whole(CHURN_VARIABLE, "changes a minute") or 0
+
+
+def quota_wanted() -> int | None:
+    """The points an hour ``$JSM_NB_SANDBOX_QUOTA`` gives the shared sandbox's app (None:
+    Atlassian's 65,000). A test run that runs every notebook several times sets it higher.
+
+    Raises
+    ------
+    jsm_nb.ConfigError
+        The variable is set to something other than a whole number.
+    """
+    return _whole(QUOTA_VARIABLE, "points an hour")
+
+
+def _whole(variable: str, what: str) -> int | None:
+    configured = os.environ.get(variable, "").strip()
     if not configured:
-        return 0
+        return None
     if not configured.isdigit():
         raise ConfigError(
-            f"{CHURN_VARIABLE} must be a whole number of changes a minute, got {configured!r}: "
-            "leave it out for none.",
-            variable=CHURN_VARIABLE,
+            f"{variable} must be a whole number of {what}, got {configured!r}: "
+            "leave it out for the default.",
+            variable=variable,
         )
     return int(configured)
 

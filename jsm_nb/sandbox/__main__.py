@@ -85,6 +85,7 @@ def _shared(args: argparse.Namespace, arguments: list[str]) -> int:
         poison=args.poison,
         churn=args.churn,
         search_lag=args.search_lag,
+        limits=Limits(quota=args.quota, hour_seconds=args.hour),
     )
 
 

@@ -33,7 +33,7 @@ from typing import Any
 import filelock
 
 from ..config import Config
-from . import browser, churn_wanted, pointed_at, poison_wanted
+from . import browser, churn_wanted, pointed_at, poison_wanted, quota_wanted
 from .daemon import ADMIN_HEADER, CHALLENGE_HEADER, START_TIMEOUT, launch, proof
 from .data.changes import KINDS, Changes
 from .home import Home, Record, SandboxError, default_idle_timeout
@@ -353,11 +353,12 @@ def connect(home: Path | None = None) -> SharedSandbox:
         The process could not be started (its log file says why), or another
         client has been starting it for too long.
     jsm_nb.ConfigError
-        ``JSM_NB_SANDBOX_IDLE`` is not a number of seconds, or ``JSM_NB_SANDBOX_CHURN``
-        not a whole number.
+        ``JSM_NB_SANDBOX_IDLE`` is not a number of seconds, or ``JSM_NB_SANDBOX_CHURN`` or
+        ``JSM_NB_SANDBOX_QUOTA`` not a whole number.
     """
     poisoned = poison_wanted()
     churn = churn_wanted()
+    quota = quota_wanted()
     where = Home(Home(home).path / POISONED) if poisoned else Home(home)
     idle_timeout = default_idle_timeout()
     taken = (
@@ -367,7 +368,7 @@ def connect(home: Path | None = None) -> SharedSandbox:
     with where.holding("connect", CONNECT_WAIT, taken):
         found = _found(where)
         if found is None:
-            _start(where, idle_timeout, poisoned, churn)
+            _start(where, idle_timeout, poisoned, churn, quota)
             found = _found(where)
     if found is None:
         raise SandboxError(
@@ -376,13 +377,15 @@ def connect(home: Path | None = None) -> SharedSandbox:
     return found
 
 
-def _start(home: Home, idle_timeout: float, poisoned: bool, churn: int) -> None:
+def _start(home: Home, idle_timeout: float, poisoned: bool, churn: int, quota: int | None) -> None:
     """Start the process and wait until it serves (see :func:`.daemon.launch`)."""
     arguments = ["--shared", "--home", str(home.path), "--idle-timeout", repr(idle_timeout)]
     if poisoned:
         arguments.append("--poison")
     if churn:
         arguments += ["--churn", str(churn)]
+    if quota is not None:
+        arguments += ["--quota", str(quota)]
     try:
         served = launch(home, arguments, timeout=START_TIMEOUT)
     except (OSError, subprocess.SubprocessError) as error:
