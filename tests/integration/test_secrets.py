@@ -193,7 +193,7 @@ def _scenario(sb: Sandbox, shown: Shown, capsys: pytest.CaptureFixture[str]) -> 
         )
     finally:
         holder.kill()
-        holder.wait()
+        holder.communicate()  # reaps it and closes its pipe
     with jsm_nb.mirror(mirrored) as reading:
         shown.texts["mirror issues"] = reading.sql("SELECT * FROM issues LIMIT 5").df().to_html()
     shown.error(
