@@ -846,7 +846,7 @@ def sla(
         return _listing(frames.SLA, "SLA cycles", path, keys=keys, raw=raw, **options)
     if keys is not None:
         raise InvalidArgument("sla() takes request keys or jql=, not both: drop one of them.")
-    query = _jql_text(jql, "jql")
+    query = jql_text(jql, "jql")
     _choice(_MISSING, options.get("missing", "raise"), "missing")
     session = options["session"] = _session_for_search(raw, options)
     ids = [
@@ -1606,7 +1606,7 @@ def jql(
         ``issue_key``, 5,000 issues a page: the keys of a whole project, for the
         per-request helpers, in a request or two.
     """
-    query = _jql_text(query, "query")
+    query = jql_text(query, "query")
     wanted = texts(fields, "fields", "field ids such as 'summary'", empty=False)
     session = options["session"] = _session_for_search(raw, options)
     spec = frames.ISSUES
@@ -1650,7 +1650,7 @@ def _session_for_search(raw: object, options: Options) -> JsmSession:
     return resolve_session(options.get("session"))
 
 
-def _jql_text(query: object, name: str) -> str:
+def jql_text(query: object, name: str) -> str:
     """``query`` if it is a JQL search; :class:`InvalidArgument` if it is not."""
     if not isinstance(query, str) or not query.strip():
         raise InvalidArgument(

@@ -50,6 +50,7 @@ __all__ = [
     "plan",
     "search",
     "split",
+    "windows_of",
     "without_order",
 ]
 
@@ -179,6 +180,16 @@ def edge_id(session: JsmSession, where: str, order: str) -> int | None:
         ) from None
 
 
+def windows_of(session: JsmSession, where: str, count: int, page: int) -> list[Window]:
+    """The windows :func:`split` gives the ids ``where`` matches, between its lowest and
+    highest (two requests of one id each); empty when it matches none."""
+    low = edge_id(session, where, "ASC")
+    high = None if low is None else edge_id(session, where, "DESC")
+    if low is None or high is None:
+        return []
+    return split(min(low, high), max(low, high), count, page)
+
+
 def search(
     session: JsmSession,
     where: str,
@@ -219,11 +230,9 @@ def search(
     list of dict
         The issues' records.
     """
-    low = edge_id(session, where, "ASC")
-    high = None if low is None else edge_id(session, where, "DESC")
-    if low is None or high is None:
+    windows = windows_of(session, where, count, limit)
+    if not windows:
         return []
-    windows = split(min(low, high), max(low, high), count, limit)
     if descending:
         windows.reverse()
     edges = [(window.low, window.high) for window in windows]

@@ -19,7 +19,6 @@ DuckDB lets one process write a file, or many read it, never both. So:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -65,22 +64,17 @@ def _private_directory(path: Path) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
-@dataclasses.dataclass(frozen=True)
-class _Holder:
-    pid: int
-    started: str
-
-
 def _holder_path(path: Path) -> Path:
     return path.with_name(path.name + ".sync")
 
 
-def _holder(path: Path) -> _Holder | None:
+def _holder(path: Path) -> str:
+    """Who holds the mirror for a sync, as its sync recorded: "process 12, since 10:02"."""
     try:
         found = json.loads(_holder_path(path).read_text())
-        return _Holder(int(found["pid"]), str(found["started"]))
+        return f"process {int(found['pid'])}, since {found['started']}"
     except (OSError, ValueError, KeyError, TypeError):
-        return None
+        return "another process"
 
 
 @contextlib.contextmanager
@@ -98,8 +92,7 @@ def writing(path: Path, timeout: float, waiting: Callable[[str], None]) -> Itera
     try:
         lock.acquire(timeout=0)
     except filelock.Timeout:
-        holder = _holder(path)
-        who = f"process {holder.pid}, since {holder.started}" if holder else "another process"
+        who = _holder(path)
         waiting(f"waiting for the sync of this mirror in {who}")
         try:
             lock.acquire(timeout=timeout)
@@ -176,8 +169,7 @@ def reader(path: Path) -> duckdb.DuckDBPyConnection:
         _attach(connection, path)
     except duckdb.IOException:
         connection.close()
-        holder = _holder(path)
-        who = f"process {holder.pid}, since {holder.started}" if holder else "another process"
+        who = _holder(path)
         raise MirrorBusy(
             f"a sync of this mirror is running ({who}): open it when the sync has ended."
         ) from None

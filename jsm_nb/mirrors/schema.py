@@ -244,13 +244,10 @@ def to_frame(relation: duckdb.DuckDBPyRelation) -> pd.DataFrame:
     frame: pd.DataFrame = relation.df()
     for name, kind in zip(relation.columns, relation.types, strict=True):
         written = str(kind)
-        values = frame[name].tolist()
-        if written == "JSON":
-            frame[name] = pd.Series(
-                [None if v is None else json.loads(v) for v in values], dtype=object
-            )
-        elif written.endswith("[]"):
-            frame[name] = pd.Series([None if v is None else list(v) for v in values], dtype=object)
+        if written == "JSON" or written.endswith("[]"):
+            read = json.loads if written == "JSON" else list
+            values = [None if v is None else read(v) for v in frame[name].tolist()]
+            frame[name] = pd.Series(values, dtype=object)
         elif written in _DTYPES:
             frame[name] = frame[name].astype(_DTYPES[written])  # type: ignore[call-overload]
     return frame

@@ -120,6 +120,24 @@ def _tuple(value: Any) -> tuple[str, ...]:
     return tuple(json.loads(value)) if isinstance(value, str) else tuple(value or ())
 
 
+def _only_row(connection: duckdb.DuckDBPyConnection, table: str) -> dict[str, Any] | None:
+    """The one row of ``table`` (``_mirror``, ``_sync``) by column, its ``fields`` and
+    ``what`` decoded; None when the table is missing or empty."""
+    exists = connection.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
+    ).fetchall()
+    if not exists[0][0]:
+        return None
+    relation = connection.execute(f'SELECT * FROM "{table}"')
+    names = [d[0] for d in relation.description]
+    rows = relation.fetchall()
+    if not rows:
+        return None
+    found = dict(zip(names, rows[0], strict=True))
+    found["fields"], found["what"] = _tuple(found["fields"]), _tuple(found["what"])
+    return found
+
+
 class Mirror:
     """One mirror file opened for writing, and the tables of its layout.
 
@@ -146,16 +164,7 @@ class Mirror:
     @staticmethod
     def meta_of(connection: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
         """The mirror's row of ``_mirror`` (what it holds), or None for a new file."""
-        if not Mirror._exists(connection, "_mirror"):
-            return None
-        relation = connection.execute("SELECT * FROM _mirror")
-        names = [d[0] for d in relation.description]
-        rows = relation.fetchall()
-        if not rows:
-            return None
-        found = dict(zip(names, rows[0], strict=True))
-        found["fields"], found["what"] = _tuple(found["fields"]), _tuple(found["what"])
-        return found
+        return _only_row(connection, "_mirror")
 
     def issue_columns(self) -> tuple[str, ...]:
         """The ``issues`` table's columns in the file (empty before its first sync)."""
@@ -217,33 +226,16 @@ class Mirror:
     @staticmethod
     def stopped_of(connection: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
         """What a sync that stopped before its end was asked for (its ``query``, ``fields``
-        and ``what``), or None."""
-        if not Mirror._exists(connection, "_sync"):
-            return None
-        rows = connection.execute("SELECT query, fields, what FROM _sync").fetchall()
-        if not rows:
-            return None
-        query, fields, what = rows[0]
-        return {"query": query, "fields": _tuple(fields), "what": _tuple(what)}
-
-    @staticmethod
-    def _exists(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
-        found = connection.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-        ).fetchall()
-        return bool(found[0][0])
+        and ``what``, among the rest of its plan), or None."""
+        return _only_row(connection, "_sync")
 
     # -- a sync under way ----------------------------------------------------------
 
     def plan(self) -> tuple[Plan | None, list[Window]]:
         """The sync under way (a stopped one), and its windows; ``None`` if there is none."""
-        relation = self.connection.execute("SELECT * FROM _sync")
-        names = [d[0] for d in relation.description]
-        rows = relation.fetchall()
-        if not rows:
+        found = _only_row(self.connection, "_sync")
+        if found is None:
             return None, []
-        found = dict(zip(names, rows[0], strict=True))
-        found["fields"], found["what"] = _tuple(found["fields"]), _tuple(found["what"])
         windows = [
             Window(*r)
             for r in self.connection.execute(

@@ -163,9 +163,7 @@ def sync(
 
 
 def _query(query: object) -> str:
-    if not isinstance(query, str) or not query.strip():
-        raise InvalidArgument(f"query must be a JQL search such as 'project = ITH', got {query!r}.")
-    return windows.without_order(query)
+    return windows.without_order(api.jql_text(query, "query"))
 
 
 def _what(what: Iterable[str]) -> tuple[str, ...]:
@@ -392,11 +390,9 @@ class _Sync:
         search, or one at a time)."""
         if count <= windows.PARALLEL_PAGES * _PAGE or self.options.concurrency < 2:
             return [Window(0, None, None)]
-        low = windows.edge_id(self.session, where, "ASC")
-        high = None if low is None else windows.edge_id(self.session, where, "DESC")
-        if low is None or high is None:
-            return [Window(0, None, None)]
-        found = windows.split(min(low, high), max(low, high), count, _PAGE)
+        found = windows.windows_of(self.session, where, count, _PAGE) or [
+            windows.Window(None, None)
+        ]
         return [Window(n, w.low, w.high) for n, w in enumerate(found)]
 
     def _bar(self, label: str, total: int | None, unit: str = "rows") -> Any:
