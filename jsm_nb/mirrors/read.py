@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .. import api
+from .. import arguments
 from ..errors import InvalidArgument
 from . import files
 from .schema import DETAILS, FIELDS, SEARCHED, SYNC_RUNS, order_by, portable, to_frame
@@ -27,7 +27,9 @@ TABLES = (*SEARCHED, *DETAILS, FIELDS.name, SYNC_RUNS.name)
 
 
 def _path(path: str | os.PathLike[str] | None, session: JsmSession | None) -> Path:
-    found = Path(path) if path is not None else files.default_path(api.resolve_session(session))
+    found = (
+        Path(path) if path is not None else files.default_path(arguments.resolve_session(session))
+    )
     if not found.exists():
         raise InvalidArgument(
             f"there is no mirror at {found} yet: jsm_nb.sync('project = ITH') makes one."
@@ -138,7 +140,7 @@ def mirror_export(
     list of Path
         The files written, in the order of ``tables``.
     """
-    names = [_table(t) for t in api.texts(tables, "tables", "table names such as 'issues'")]
+    names = [_table(t) for t in arguments.texts(tables, "tables", "table names such as 'issues'")]
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
     connection = files.reader(_path(path, session))

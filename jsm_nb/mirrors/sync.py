@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .. import api, catalogue, cost, frames, paging, windows
+from .. import api, arguments, catalogue, cost, frames, paging, windows
 from .. import progress as progress_bar
 from ..errors import ApiError, InvalidArgument, JsmError, MirrorMismatch
 from . import files
@@ -141,13 +141,15 @@ def sync(
     MirrorBusy
         Another sync of the mirror still ran (or a reader held it) after ``timeout``.
     """
-    opened = api.resolve_session(session)
+    opened = arguments.resolve_session(session)
     paging.check_options(concurrency=concurrency, max_rows=None)
     target = Path(path) if path is not None else files.default_path(opened)
     options = _Options(
         query=None if query is None else _query(query),
         what=None if what is None else _what(what),
-        fields=None if fields is None else tuple(api.texts(fields, "fields", "field names or ids")),
+        fields=None
+        if fields is None
+        else tuple(arguments.texts(fields, "fields", "field names or ids")),
         full_check=full_check,
         change_query=change_query,
         concurrency=concurrency,
@@ -163,11 +165,11 @@ def sync(
 
 
 def _query(query: object) -> str:
-    return windows.without_order(api.jql_text(query, "query"))
+    return windows.without_order(arguments.jql_text(query, "query"))
 
 
 def _what(what: Iterable[str]) -> tuple[str, ...]:
-    chosen = tuple(api.texts(what, "what", "per-request tables such as 'comments'"))
+    chosen = tuple(arguments.texts(what, "what", "per-request tables such as 'comments'"))
     unknown = [name for name in chosen if name not in DETAILS]
     if unknown:
         known = ", ".join(repr(name) for name in DETAILS)
