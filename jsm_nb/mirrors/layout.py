@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from .. import catalogue, frames
-from .schema import Table, table_of
+from .schema import Table, rows_of, table_of
 
 __all__ = ["ISSUE_FIELDS", "Layout", "layout"]
 
@@ -78,18 +78,16 @@ class Layout:
         return (self.issues, self.requests, self.sla_cycles, self.feedback)
 
     def rows(self, records: Sequence[Record]) -> dict[str, pd.DataFrame]:
-        """The rows a search page's ``records`` give each searched table, by its name."""
+        """The rows a search page's ``records`` give each searched table, by its name,
+        ready for DuckDB (:func:`.schema.rows_of`)."""
         built = frames.to_frame(records, self._spec, self.fields)
-        found = {
-            table.name: built.reindex(columns=list(table.names))
-            for table in (self.issues, self.requests)
-        }
+        found = {table.name: rows_of(built, table) for table in (self.issues, self.requests)}
         ids = dict(zip(built["issue_key"], built["issue_id"], strict=True))
         cycles = frames.to_frame(records, frames.sla_of_issues(self._sla_ids))
         cycles.insert(0, "issue_id", cycles["issue_key"].map(ids).astype("string"))
-        found["sla_cycles"] = cycles
+        found["sla_cycles"] = rows_of(cycles, self.sla_cycles)
         rated = built[built["rating"].notna()] if "rating" in built else built.iloc[:0]
-        found["feedback"] = rated.reindex(columns=list(self.feedback.names))
+        found["feedback"] = rows_of(rated, self.feedback)
         return found
 
 

@@ -158,8 +158,8 @@ class Mirror:
         found = self.connection.execute(sql, parameters).fetchall()
         return found[0][0] if found else None
 
-    def _ids(self, sql: str) -> set[str]:
-        return {row[0] for row in self.connection.execute(sql).fetchall()}
+    def _ids(self, sql: str, parameters: Sequence[Any] = ()) -> set[str]:
+        return {row[0] for row in self.connection.execute(sql, parameters).fetchall()}
 
     @staticmethod
     def meta_of(connection: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
@@ -312,36 +312,41 @@ class Mirror:
                 )
 
     def _stage_rows(self, rows: Mapping[str, pd.DataFrame]) -> None:
+        """Stage a page's rows: an issue staged already (a page that came twice, or a
+        stopped sync's) is replaced, unless the staged version is newer."""
         issues = rows["issues"]
-        page = rows_of(
-            issues[["issue_id", "updated"]],
-            Table("page", (("issue_id", "VARCHAR"), ("updated", "TIMESTAMPTZ"))),
-        )
-        self.connection.register("_page", page)
+        ids = issues["issue_id"].tolist()
+        if not self._ids(
+            "SELECT issue_id FROM _stage_issues WHERE issue_id IN (SELECT unnest(?::VARCHAR[]))",
+            [ids],
+        ):  # as on every page of a first sync: nothing to replace
+            for name, frame in rows.items():
+                self._insert_staged(self.tables[name], frame)
+            return
+        self.connection.register("_page", issues[["issue_id", "updated"]])
         try:
             newer = self._ids(
                 "SELECT p.issue_id FROM _page p JOIN _stage_issues s USING (issue_id) "
                 "WHERE s.updated > p.updated"
             )
-            ids = [i for i in page["issue_id"].tolist() if i not in newer]
-            for name, frame in rows.items():
-                table = self.tables[name]
-                kept = frame[frame["issue_id"].isin(ids)]
-                self._replace_staged(table, ids, kept)
         finally:
             self.connection.unregister("_page")
+        ids = [i for i in ids if i not in newer]
+        for name, frame in rows.items():
+            self._replace_staged(self.tables[name], ids, frame[frame["issue_id"].isin(ids)])
 
-    def _replace_staged(self, table: Table, ids: Sequence[str], frame: pd.DataFrame) -> None:
-        staged = f'"_stage_{table.name}"'
+    def _replace_staged(self, table: Table, ids: Sequence[str], rows: pd.DataFrame) -> None:
         self.connection.execute(
-            f"DELETE FROM {staged} WHERE issue_id IN (SELECT unnest(?::VARCHAR[]))", [list(ids)]
+            f'DELETE FROM "_stage_{table.name}" WHERE issue_id IN (SELECT unnest(?::VARCHAR[]))',
+            [list(ids)],
         )
-        if len(frame):
-            self.connection.register("_rows", rows_of(frame, table))
-            try:
-                self.connection.execute(f"INSERT INTO {staged} BY NAME SELECT * FROM _rows")
-            finally:
-                self.connection.unregister("_rows")
+        self._insert_staged(table, rows)
+
+    def _insert_staged(self, table: Table, rows: pd.DataFrame) -> None:
+        """Append ``rows`` (:func:`.schema.rows_of`'s, in the table's column order) to
+        ``table``'s staging."""
+        if len(rows):
+            self.connection.from_df(rows).insert_into(f"_stage_{table.name}")
 
     def stage_listed(self, ids: Sequence[str], done: bool) -> None:
         """Stage a page of the query's full list of ids (``done``: its last page)."""
@@ -400,7 +405,8 @@ class Mirror:
             if frame is None:
                 self.connection.execute("INSERT INTO _stage_deleted VALUES (?)", [issue_id])
             else:
-                self._replace_staged(self.tables[detail], [issue_id], frame)
+                table = self.tables[detail]
+                self._replace_staged(table, [issue_id], rows_of(frame, table))
             self.connection.execute("INSERT INTO _stage_done VALUES (?, ?)", [detail, issue_id])
 
     # -- the end of a sync ---------------------------------------------------------
