@@ -41,6 +41,7 @@ from urllib.parse import quote
 
 from . import cost
 from . import progress as progress_bar
+from .answers import json_body
 from .context import CONTEXT
 from .errors import ApiError, InvalidArgument
 from .resume import Cursor, KeysDone, Offset, Partial, Position, key
@@ -99,7 +100,7 @@ def get_json(
     if not response.ok:
         raise ApiError.from_response(response)
     try:
-        return response.json()
+        return json_body(response)
     except ValueError:  # a proxy's page, or a body cut short
         raise ApiError(
             response.status_code,
