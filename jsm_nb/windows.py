@@ -282,7 +282,7 @@ def search(
         # After a failure no window is started, and those under way are finished and kept.
         left = (at for at in range(len(windows)) if at not in done and failure is None)
         try:
-            for at, got, error in paging.ordered_map(attempt, left, concurrency):
+            for at, got, error in paging.ordered_map(attempt, left, concurrency, ordered=False):
                 if got is None:
                     failure = failure or error
                     continue

@@ -534,6 +534,26 @@ def test_jql_outside_the_subset_is_refused_with_jiras_body(site: SiteData, jql: 
     assert len(body["errorMessages"]) == 1
 
 
+@pytest.mark.parametrize(
+    "bounds",
+    ["id >= 10500 AND id < 10620", "id > 9000 AND id <= 10003", "id >= 99999", "id = 10777"],
+)
+@pytest.mark.parametrize("desks", ["project in (ITH, HR) AND ", ""])
+def test_an_id_range_finds_what_a_filter_of_every_request_finds(
+    site: SiteData, bounds: str, desks: str
+) -> None:
+    jql = f"{desks}{bounds} ORDER BY id"
+    query = jsm.jql.parse_jql(site, jql)
+    every = [
+        r.position
+        for r in site.requests
+        if (query.desks is None or r.desk in query.desks)
+        and (query.id_from is None or r.issue_id >= query.id_from)
+        and (query.id_before is None or r.issue_id < query.id_before)
+    ]
+    assert jsm.jql.jql_matches(site, query) == tuple(every)
+
+
 def test_a_page_token_from_another_query_is_refused(site: SiteData) -> None:
     _, page = call(site, SEARCH, jql="project = ITH", maxResults=5)
     token = str(page["nextPageToken"])
