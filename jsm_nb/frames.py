@@ -29,6 +29,7 @@ Missing values are ``<NA>`` / ``NaT`` whatever the kind. JSM's localised
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -193,8 +194,9 @@ class Spec:
         Turns the API's records into the frame's rows first (one SLA record
         holds several cycles, for example).
     fields : callable, optional
-        Gives each row's ``(field id, value)`` pairs; every field id then
-        becomes a column of its own after the fixed ones.
+        Gives each row's values by field id (the last of a field id given twice);
+        every field id then becomes a column of its own after the fixed ones, in
+        the order they are first found.
     known_fields : mapping
         Field ids whose columns are known, such as a Jira issue's ``status``
         (its name and category). Other fields get one column named by their id,
@@ -206,7 +208,7 @@ class Spec:
 
     columns: tuple[Column, ...]
     rows: Callable[[list[Record]], list[Record]] | None = None
-    fields: Callable[[Record], Iterable[tuple[str, Any]]] | None = None
+    fields: Callable[[Record], Mapping[str, Any]] | None = None
     known_fields: Mapping[str, tuple[Column, ...]] = dataclasses.field(default_factory=dict)
     default_fields: tuple[str, ...] = ()
 
@@ -279,18 +281,17 @@ class FrameBuilder:
         self.rows += len(rows)
 
     def _add_fields(
-        self, rows: Sequence[Record], pairs: Callable[[Record], Iterable[tuple[str, Any]]]
+        self, rows: Sequence[Record], by_id: Callable[[Record], Mapping[str, Any]]
     ) -> None:
-        """Each field id's value in ``rows`` (``None`` where a row lacks the field)."""
+        """Each field id's value in ``rows`` (``None`` where a row lacks the field), a
+        column at a time; a field id new in ``rows`` gets ``None`` in the rows before."""
         found = self._found
-        for earlier in found.values():
-            earlier += [None] * len(rows)
-        for i, row in enumerate(rows, self.rows):
-            for field_id, value in pairs(row):
-                values = found.get(field_id)
-                if values is None:
-                    values = found[field_id] = [None] * (self.rows + len(rows))
-                values[i] = value
+        values = [by_id(row) for row in rows]
+        for field_id in dict.fromkeys(itertools.chain.from_iterable(values)):
+            if field_id not in found:
+                found[field_id] = [None] * self.rows
+        for field_id, column in found.items():
+            column += [row.get(field_id) for row in values]
 
     def frame(self) -> pd.DataFrame:
         """The typed frame of every record added."""
@@ -474,13 +475,13 @@ def sla_of_issues(field_ids: Sequence[str]) -> Spec:
     return dataclasses.replace(SLA, rows=lambda issues: _sla_cycles(issue_slas(issues, field_ids)))
 
 
-def _request_fields(record: Record) -> list[tuple[str, Any]]:
-    return [(f.get("fieldId"), f.get("value")) for f in record.get("requestFieldValues") or ()]
+def _request_fields(record: Record) -> dict[str, Any]:
+    return {f.get("fieldId"): f.get("value") for f in record.get("requestFieldValues") or ()}
 
 
-def _issue_fields(record: Record) -> Iterable[tuple[str, Any]]:
+def _issue_fields(record: Record) -> Mapping[str, Any]:
     fields: dict[str, Any] = record.get("fields") or {}
-    return fields.items()
+    return fields
 
 
 def _user(name: str, path: str = "") -> tuple[Column, ...]:

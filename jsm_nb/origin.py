@@ -22,6 +22,7 @@ configuration's loopback check use this one reading.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import re
 from urllib.parse import urlsplit
@@ -75,6 +76,7 @@ class Origin:
             return False
 
 
+@functools.lru_cache(maxsize=64)  # a request's URL is checked twice: its auth, its adapter
 def origin_of(url: str) -> Origin:
     """The origin that a connection to ``url`` goes to.
 

@@ -41,6 +41,7 @@ import requests
 import urllib3
 from urllib3.util.retry import Retry
 
+from .answers import json_body
 from .auth import TokenGuardAdapter
 from .config import Config
 from .cost import Cost, Meter, current, estimate_points, records_of
@@ -77,7 +78,7 @@ def _points(method: str, url: str, response: requests.Response, unread: bool) ->
     if "json" not in response.headers.get("Content-Type", ""):
         return estimate_points(method, url, None)
     try:
-        body = response.json()
+        body = json_body(response)
     except ValueError:
         body = None
     return estimate_points(method, url, records_of(body))

@@ -35,12 +35,14 @@ import contextlib
 import numbers
 import sys
 from collections.abc import Callable, Generator, Hashable, Iterable, Mapping, Sequence
+from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, TypeVar
 from urllib.parse import quote
 
 from . import cost
 from . import progress as progress_bar
+from .answers import json_body
 from .context import CONTEXT
 from .errors import ApiError, InvalidArgument
 from .resume import Cursor, KeysDone, Offset, Partial, Position, key
@@ -99,7 +101,7 @@ def get_json(
     if not response.ok:
         raise ApiError.from_response(response)
     try:
-        return response.json()
+        return json_body(response)
     except ValueError:  # a proxy's page, or a body cut short
         raise ApiError(
             response.status_code,
@@ -151,12 +153,15 @@ def _page_values(body: Any, path: str) -> tuple[list[Record], bool]:
 _END: Any = object()  # the end of ``items`` in ordered_map
 
 
-def ordered_map(fn: Callable[[T], R], items: Iterable[T], width: int) -> Generator[R, None, None]:
-    """``fn`` of each item, computed ``width`` at a time, yielded in order.
+def ordered_map(
+    fn: Callable[[T], R], items: Iterable[T], width: int, *, ordered: bool = True
+) -> Generator[R, None, None]:
+    """``fn`` of each item, computed ``width`` at a time, yielded in order (or, when not
+    ``ordered``, as each is done, so that a slow item never holds the others' room).
 
     Items are taken from ``items`` only as room frees up, so ``items`` may be
-    endless. The first exception raised by ``fn`` (in order) is raised here.
-    Closing the iterator early (or an exception) cancels what has not started, ends
+    endless. The first exception raised by ``fn`` (in the order yielded) is raised
+    here. Closing the iterator early (or an exception) cancels what has not started, ends
     the rate-limit waits of what has (:meth:`~jsm_nb.cost.Meter.cancel`) and waits
     for it. Each ``fn`` runs in a copy of the caller's context, so the caller's
     :class:`~jsm_nb.cost.Meter` counts its requests.
@@ -180,7 +185,13 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], width: int) -> Generat
                 pending.append(pool.submit(cost.context_with(tasks).run, fn, item))
             if not pending:
                 return
-            yield pending.popleft().result()
+            if ordered:
+                task = pending.popleft()
+            else:
+                futures.wait(pending, return_when=futures.FIRST_COMPLETED)
+                task = next(task for task in pending if task.done())
+                pending.remove(task)
+            yield task.result()
     finally:
         tasks.cancel()
         pool.shutdown(wait=True, cancel_futures=True)

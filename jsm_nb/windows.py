@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import cost, paging
 from . import progress as progress_bar
+from .answers import json_body
 from .context import CONTEXT
 from .errors import ApiError
 from .resume import KeysDone, Partial, key
@@ -91,7 +92,7 @@ def approximate_count(session: JsmSession, jql: str) -> int:
     if not response.ok:
         raise ApiError.from_response(response)
     try:
-        count = response.json().get("count")
+        count = json_body(response).get("count")
     except (ValueError, AttributeError):
         count = None
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
@@ -281,7 +282,7 @@ def search(
         # After a failure no window is started, and those under way are finished and kept.
         left = (at for at in range(len(windows)) if at not in done and failure is None)
         try:
-            for at, got, error in paging.ordered_map(attempt, left, concurrency):
+            for at, got, error in paging.ordered_map(attempt, left, concurrency, ordered=False):
                 if got is None:
                     failure = failure or error
                     continue

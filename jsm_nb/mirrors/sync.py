@@ -449,7 +449,8 @@ class _Sync:
                 self._fetch(" AND ".join(bounds) + " ORDER BY id ASC", fields, _PAGE, page)
                 self.mirror.window_done(window.window)
 
-            for _ in paging.ordered_map(one, left, self.options.concurrency):
+            # Each window keeps its own pages: take each as it is done, so none waits.
+            for _ in paging.ordered_map(one, left, self.options.concurrency, ordered=False):
                 pass
 
     def _full_check(self, plan: Plan, meta: dict[str, Any] | None) -> bool:

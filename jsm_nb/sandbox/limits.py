@@ -70,7 +70,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from .server import Reply, Request, html_reply, json_reply, normalise_path
@@ -244,22 +244,27 @@ def request_cost(method: str, reply: Reply) -> int:
     )
 
 
-def _objects(reply: Reply) -> list[Any]:
-    """The objects an answer returns: its ``values`` or ``issues``, else itself."""
+def _objects(reply: Reply) -> Sequence[Any]:
+    """The objects an answer returns: its ``values`` or ``issues``, else itself.
+
+    The value the body was encoded from is read when the reply has it (a JSON array is a
+    list or a tuple there), else the body is decoded.
+    """
     content_type = reply.headers.get("Content-Type", "")
     if not 200 <= reply.status < 300 or not reply.body or "json" not in content_type:
         return []
-    try:
-        body = json.loads(reply.body)
-    except ValueError:
-        return []
-    if isinstance(body, list):
+    body = reply.value
+    if body is None:
+        try:
+            body = json.loads(reply.body)
+        except ValueError:
+            return []
+    if isinstance(body, list | tuple):
         return body
     if not isinstance(body, dict):
         return []
     for key in ("values", "issues"):
-        if isinstance(body.get(key), list):
-            items: list[Any] = body[key]
+        if isinstance(items := body.get(key), list | tuple):
             return items
     return [body]
 

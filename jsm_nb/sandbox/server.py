@@ -110,6 +110,10 @@ class Reply:
     cut : bool
         Send the status, the headers and only the first half of the body (with the
         whole body's ``Content-Length``), then close the connection.
+    value : object
+        The JSON value ``body`` encodes, when it was built from one (:func:`json_reply`),
+        so that a reader (the limits, counting its objects) need not decode it again;
+        ``None`` when not known. Shared with the app: read it, do not change it.
     """
 
     status: int = 200
@@ -117,6 +121,7 @@ class Reply:
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
     drop: bool = False
     cut: bool = False
+    value: object = dataclasses.field(default=None, compare=False, repr=False)
 
 
 App = Callable[[Request], Reply]
@@ -130,7 +135,7 @@ def json_reply(status: int, body: object, headers: Mapping[str, str] | None = No
     if body is None:
         return Reply(status, b"", dict(headers or {}))
     data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-    return Reply(status, data, {"Content-Type": JSON_TYPE, **(headers or {})})
+    return Reply(status, data, {"Content-Type": JSON_TYPE, **(headers or {})}, value=body)
 
 
 def html_reply(status: int, page: str, headers: Mapping[str, str] | None = None) -> Reply:

@@ -201,6 +201,21 @@ def test_ordered_map_raises_the_first_failure_in_order() -> None:
     assert seen == [0, 1, 2]
 
 
+def test_ordered_map_not_ordered_yields_each_as_it_is_done() -> None:
+    last_done = threading.Event()
+
+    def work(n: int) -> int:
+        if n == 0:  # done only once the last is: it must not hold the others' room
+            last_done.wait(10)
+        if n == 3:
+            last_done.set()
+        return n
+
+    found = list(paging.ordered_map(work, range(4), 2, ordered=False))
+    assert found[:2] == [1, 2]  # yielded while the first was still under way
+    assert sorted(found) == [0, 1, 2, 3]
+
+
 def test_ordered_map_needs_a_width_of_one_at_least() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         list(paging.ordered_map(lambda n: n, range(3), 0))

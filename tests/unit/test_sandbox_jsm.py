@@ -13,6 +13,7 @@ import pytest
 
 from jsm_nb.sandbox import data, jsm
 from jsm_nb.sandbox.data import ANALYST_ACCOUNT_ID, SITES, SiteData
+from jsm_nb.sandbox.data.changes import Batch, apply
 
 JSM = "/rest/servicedeskapi"
 OPT_IN = {"X-ExperimentalApi": "opt-in"}
@@ -532,6 +533,45 @@ def test_jql_outside_the_subset_is_refused_with_jiras_body(site: SiteData, jql: 
     assert set(body) == {"errorMessages", "errors"}
     assert body["errors"] == {}
     assert len(body["errorMessages"]) == 1
+
+
+@pytest.fixture(scope="module")
+def churned(site: SiteData) -> SiteData:
+    """``site`` after a batch that deletes, moves and creates requests."""
+    return apply(site, Batch(site.cloudid, 5, updates=20, creates=30, deletes=40, moves=40))[0]
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        "id >= 10500 AND id < 10620",
+        "id > 9000 AND id <= 10003",
+        "id >= 99999",
+        "id = 10777",
+        "id in ({0}, {1}, {2}) AND id < {1}",
+        "key in ({3}, {4}) AND id >= {1}",
+    ],
+)
+@pytest.mark.parametrize("desks", ["project in (ITH, HR) AND ", ""])
+@pytest.mark.parametrize("changed", [False, True])
+def test_an_id_range_finds_what_a_filter_of_every_request_finds(
+    site: SiteData, churned: SiteData, bounds: str, desks: str, changed: bool
+) -> None:
+    version = churned if changed else site
+    live = [version.requests[i] for i in version.live]
+    ids = [live[at].issue_id for at in (100, 200, 300)]
+    named = bounds.format(*ids, live[50].key, live[250].key)
+    query = jsm.jql.parse_jql(version, f"{desks}{named} ORDER BY id")
+    every = [
+        r.position
+        for r in version.requests
+        if r.position not in version.gone
+        and (query.desks is None or r.desk in query.desks)
+        and (query.issues is None or r.issue_id in query.issues)
+        and (query.id_from is None or r.issue_id >= query.id_from)
+        and (query.id_before is None or r.issue_id < query.id_before)
+    ]
+    assert jsm.jql.jql_matches(version, query) == tuple(every)
 
 
 def test_a_page_token_from_another_query_is_refused(site: SiteData) -> None:

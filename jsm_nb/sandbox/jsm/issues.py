@@ -7,10 +7,11 @@ API 2, Atlassian Document Format in API 3) differ between the versions.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from urllib.parse import quote
 
-from ..data import CLOSED, PRIORITIES, RESOLVED, Request, SiteData, field_values
+from ..data import CLOSED, PRIORITIES, RESOLVED, STATUSES, Request, SiteData, field_values
 from .calls import Json
 from .dates import jira_time
 from .fields import custom_fields
@@ -25,7 +26,9 @@ _CATEGORIES = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
 def _jira_user(site: SiteData, index: int, api: str) -> Json | None:
+    """Jira's user bean (shared between answers: read-only); ``None`` for nobody (-1)."""
     if index < 0:
         return None
     user = site.users[index]
@@ -44,7 +47,13 @@ def _jira_user(site: SiteData, index: int, api: str) -> Json | None:
 
 
 def _jira_status(site: SiteData, request: Request, api: str) -> Json:
-    status = request.status
+    return _status_bean(site, request.timeline[-1][0], api)
+
+
+@functools.lru_cache(maxsize=1024)
+def _status_bean(site: SiteData, index: int, api: str) -> Json:
+    """Jira's status bean of ``STATUSES[index]`` (shared between answers: read-only)."""
+    status = STATUSES[index]
     category_id, key, colour, name = _CATEGORIES[status.category]
     return {
         "self": f"{site.url}/rest/api/{api}/status/{status.id}",
@@ -63,7 +72,13 @@ def _jira_status(site: SiteData, request: Request, api: str) -> Json:
 
 
 def _jira_issue_type(site: SiteData, request: Request, api: str) -> Json:
-    issue_type = site.request_types[request.request_type].issue_type
+    return _issue_type_bean(site, request.request_type, api)
+
+
+@functools.lru_cache(maxsize=1024)
+def _issue_type_bean(site: SiteData, request_type: int, api: str) -> Json:
+    """Jira's issue type bean of a request type (shared between answers: read-only)."""
+    issue_type = site.request_types[request_type].issue_type
     return {
         "self": f"{site.url}/rest/api/{api}/issuetype/{issue_type.id}",
         "id": issue_type.id,
@@ -90,7 +105,13 @@ def _jira_project(site: SiteData, request: Request, api: str) -> Json:
 
 
 def _jira_priority(site: SiteData, request: Request, api: str) -> Json:
-    priority = PRIORITIES[request.priority]
+    return _priority_bean(site, request.priority, api)
+
+
+@functools.lru_cache(maxsize=256)
+def _priority_bean(site: SiteData, index: int, api: str) -> Json:
+    """Jira's priority bean of ``PRIORITIES[index]`` (shared between answers: read-only)."""
+    priority = PRIORITIES[index]
     return {
         "self": f"{site.url}/rest/api/{api}/priority/{priority.id}",
         "iconUrl": f"{site.url}/images/icons/priorities/{priority.name.lower()}.svg",
@@ -133,7 +154,8 @@ def _jira_updated(site: SiteData, request: Request, api: str) -> str:
 
 
 def _jira_resolved(site: SiteData, request: Request, api: str) -> str | None:
-    return None if request.resolved is None else jira_time(site, request.resolved)
+    resolved = request.resolved
+    return None if resolved is None else jira_time(site, resolved)
 
 
 JIRA_FIELDS: dict[str, Callable[[SiteData, Request, str], object]] = {

@@ -12,6 +12,7 @@ Jira's 400 body, as Jira refuses bad JQL.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -90,22 +91,14 @@ def parse_jql(site: SiteData, text: str) -> Jql:
 def jql_matches(site: SiteData, query: Jql) -> tuple[int, ...]:
     """Indices of the requests that ``query`` matches, in its order."""
     requests = site.requests
-    pool: Sequence[int]
-    if query.issues is not None:
-        pool = sorted(i - FIRST_ISSUE_ID for i in query.issues)
-    elif query.desks is not None:
-        pool = sorted(i for d in query.desks for i in site.desk_requests[d])
-    else:
-        pool = site.live
+    pool = _candidates(site, query)
     created = _within(query.created_from, query.created_before)
     updated = _within(query.updated_from, query.updated_before)
-    ids = _within(query.id_from, query.id_before)
     hits = [
         i
         for i in pool
         if created(requests[i].created)
         and updated(requests[i].updated)
-        and ids(requests[i].issue_id)
         and (query.statuses is None or requests[i].timeline[-1][0] in query.statuses)
         and (query.desks is None or requests[i].desk in query.desks)
     ]
@@ -126,6 +119,28 @@ def _within(low: int | None, high: int | None) -> Callable[[int], bool]:
     if high is None:
         return lambda value: first <= value
     return lambda value: first <= value < high
+
+
+def _candidates(site: SiteData, query: Jql) -> Sequence[int]:
+    """Positions of the requests ``query``'s issues (else its desks, else the site) hold
+    within its id range, ascending.
+
+    A request's position is its issue id less :data:`.FIRST_ISSUE_ID`, and each desk's
+    positions (and the site's live ones) are ascending: an id range (a parallel search's
+    window) is cut out of them, not looked for among every request of the site.
+    """
+    first = 0 if query.id_from is None else max(query.id_from - FIRST_ISSUE_ID, 0)
+    last = len(site.requests) if query.id_before is None else query.id_before - FIRST_ISSUE_ID
+    if query.issues is not None:
+        return sorted(p for p in (i - FIRST_ISSUE_ID for i in query.issues) if first <= p < last)
+    if query.desks is None:
+        return _between(site.live, first, last)
+    return sorted(i for d in query.desks for i in _between(site.desk_requests[d], first, last))
+
+
+def _between(ascending: Sequence[int], first: int, last: int) -> Sequence[int]:
+    """The items of ``ascending`` from ``first`` up to (not including) ``last``."""
+    return ascending[bisect.bisect_left(ascending, first) : bisect.bisect_left(ascending, last)]
 
 
 def _tokens(text: str) -> list[tuple[str, str, int]]:
