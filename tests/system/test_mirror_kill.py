@@ -374,7 +374,8 @@ def _kill_runs(
     rounds = 0
     while tally.kills < kills:
         rounds += 1
-        victims.sb.change(updates=12, creates=2, deletes=1, moves=1, resolves=2, seed=rounds)
+        updates = 150 if rounds == 1 else 12  # the first: a search of two pages, one window
+        victims.sb.change(updates=updates, creates=2, deletes=1, moves=1, resolves=2, seed=rounds)
         state = _sync_killed(
             context, victims, path, rng, tally, state, TARGETS, kills - tally.kills
         )
