@@ -133,12 +133,12 @@ def test_a_sync_stopped_by_the_quota_goes_on_where_it_stopped(
 def test_an_incremental_sync_stopped_by_the_quota_goes_on_where_it_stopped(
     jsm_session_factory: Factory, tmp_path: Path
 ) -> None:
-    sb, session = jsm_session_factory(requests=600)
+    sb, session = jsm_session_factory(requests=300)
     path, fresh = tmp_path / "m.duckdb", tmp_path / "fresh.duckdb"
     jsm_nb.sync(QUERY, what=["comments"], path=path, session=session, progress=False)
     before = table(path, "issues")
-    sb.change(updates=150, creates=5, deletes=3, moves=2, resolves=5)
-    sb.limits.quota = 60  # the next hour's pool: the change's first page of issues, not more
+    sb.change(updates=40, creates=5, deletes=3, moves=2, resolves=5)
+    sb.limits.quota = 60  # the next hour's pool: the changes' page and the id list, not more
     sb.limits.reset()
     with pytest.raises(jsm_nb.RateLimited):
         jsm_nb.sync(path=path, session=session, progress=False)
