@@ -60,12 +60,12 @@ QUERY = "project in (ITH, HR)"
 WHAT = ("comments",)
 REQUESTS = 520  # per site: about 315 issues in QUERY, so the first sync's search has windows
 CONCURRENCY = paging.DEFAULT_CONCURRENCY
-# A kill's phase, drawn at random ("any": from the start), and the longest a victim runs
-# on in it before the kill (seconds). A first sync's victims are not let run to the
-# publishing, which would end the first sync at once:
+# A kill's phase, each in turn in a shuffled order ("any": from the start), and the
+# longest a victim runs on in it before the kill (seconds). A first sync's victims are not
+# let run to the publishing, which would end the first sync at once:
 FIRST_TARGETS = ("plan", "any", "search", "details")
 TARGETS = ("plan", "any", "any", "search", "id list", "details", "publish")
-LONGEST = {"any": 1.0, "plan": 0.05, "search": 0.3, "id list": 0.3, "details": 0.3, "publish": 0.3}
+LONGEST = {"any": 1.0, "plan": 0.05, "search": 0.3, "id list": 0.3, "details": 0.3, "publish": 0.04}
 _HOLDS = {  # the victims' slow steps, so that kills land there too: method -> seconds
     "_replace_fields": 0.03,  # in the publishing transaction, before its COMMIT
     "stage_listed": 0.05,  # each page of the id list (one, here) before it is staged
@@ -309,10 +309,12 @@ def _sync_killed(
     seen_ids: set[str] = set()
     seen_comments: set[str] = set()
     staged: tuple[set[str], set[str]] = (set(), set())
+    aims = ["search"]  # the first victim's: it alone searches (the others go on from it)
     while True:
         mark = victims.answered.mark()
         victim = _start(context, victims, path)
-        aim = rng.choice(targets)
+        aims = aims or rng.sample(targets, len(targets))  # each target in turn, shuffled
+        aim = aims.pop()
         target, delay = PHASES.index(aim) if aim in PHASES else 0, rng.uniform(0, LONGEST[aim])
         while victim.phase.value < target and victim.process.is_alive():
             time.sleep(0.001)
