@@ -466,9 +466,9 @@ class Mirror:
                 )
             self._replace_fields(fields)
             full_check = self._one("SELECT full_check FROM _sync")
-            sql(
-                "UPDATE _mirror SET what = ?, "
-                "full_check = CASE WHEN ? THEN now() ELSE full_check END",
+            sql(  # a first sync searched the whole query: as good as a full check
+                "UPDATE _mirror SET what = ?, full_check = CASE WHEN ? OR "
+                "(SELECT since IS NULL FROM _sync) THEN now() ELSE full_check END",
                 [json.dumps(list(what)), bool(full_check)],
             )
             counts = Counts(int(added), int(updated), int(deleted), int(fetched))

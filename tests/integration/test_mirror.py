@@ -13,12 +13,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from helpers import assert_same_mirror
+from helpers import assert_no_duplicates, assert_same_mirror
 
 import jsm_nb
 from jsm_nb.context import CONTEXT
 from jsm_nb.mirrors import TABLES
 from jsm_nb.mirrors.stage import Mirror
+from jsm_nb.mirrors.sync import OVERLAP
 from jsm_nb.sandbox import Sandbox
 from jsm_nb.sandbox.limits import Limits
 
@@ -96,6 +97,20 @@ def test_a_first_sync_costs_about_a_point_per_issue(
     assert report.estimate.issues == report.added
 
 
+def _after_the_quota_resets(sb: Sandbox, session: jsm_nb.JsmSession) -> jsm_nb.JsmSession:
+    """A session of a new hour: the sandbox's quota refilled (and raised), and a pacer
+    that no longer counts the old hour's pool as spent."""
+    sb.limits.quota = 1_000_000
+    sb.limits.reset()
+    CONTEXT.reset()  # the pacer saw the pool spent until the top of the hour
+    return jsm_nb.session(session.config)
+
+
+def _staged_issues(path: Path) -> int:
+    with duckdb.connect(str(path), read_only=True) as halfway:
+        return int(halfway.sql("SELECT count(*) FROM _stage_issues").fetchall()[0][0])
+
+
 def test_a_sync_stopped_by_the_quota_goes_on_where_it_stopped(
     jsm_session_factory: Factory, tmp_path: Path
 ) -> None:
@@ -103,14 +118,9 @@ def test_a_sync_stopped_by_the_quota_goes_on_where_it_stopped(
     stopped, whole = tmp_path / "stopped.duckdb", tmp_path / "whole.duckdb"
     with pytest.raises(jsm_nb.RateLimited):
         jsm_nb.sync(QUERY, what=["comments"], path=stopped, session=session, progress=False)
-    with duckdb.connect(str(stopped), read_only=True) as halfway:
-        staged = halfway.sql("SELECT count(*) FROM _stage_issues").fetchall()[0][0]
-        assert staged > 0
-        assert halfway.sql("SELECT count(*) FROM issues").fetchall()[0][0] == 0
-    sb.limits.quota = 1_000_000
-    sb.limits.reset()
-    CONTEXT.reset()  # the pacer saw the pool spent until the top of the hour
-    session = jsm_nb.session(session.config)
+    assert _staged_issues(stopped) > 0
+    assert table(stopped, "issues").empty
+    session = _after_the_quota_resets(sb, session)
     report = jsm_nb.sync(path=stopped, session=session, progress=False)
     assert report.resumed
     jsm_nb.sync(QUERY, what=["comments"], path=whole, session=session, progress=False)
@@ -118,6 +128,59 @@ def test_a_sync_stopped_by_the_quota_goes_on_where_it_stopped(
     runs = table(stopped, "sync_runs")
     assert list(runs["outcome"]) == ["stopped: RateLimited", "completed"]
     assert runs["resumed_run"].tolist()[1] == runs["run_id"].tolist()[0]
+
+
+def test_an_incremental_sync_stopped_by_the_quota_goes_on_where_it_stopped(
+    jsm_session_factory: Factory, tmp_path: Path
+) -> None:
+    sb, session = jsm_session_factory(requests=300)
+    path, fresh = tmp_path / "m.duckdb", tmp_path / "fresh.duckdb"
+    jsm_nb.sync(QUERY, what=["comments"], path=path, session=session, progress=False)
+    before = table(path, "issues")
+    sb.change(updates=40, creates=5, deletes=3, moves=2, resolves=5)
+    sb.limits.quota = 60  # the next hour's pool: the changes' page and the id list, not more
+    sb.limits.reset()
+    with pytest.raises(jsm_nb.RateLimited):
+        jsm_nb.sync(path=path, session=session, progress=False)
+    assert _staged_issues(path) > 0
+    pd.testing.assert_frame_equal(table(path, "issues"), before)  # nothing published yet
+    session = _after_the_quota_resets(sb, session)
+    report = jsm_nb.sync(path=path, session=session, progress=False)
+    assert report.resumed
+    assert not report.first
+    jsm_nb.sync(QUERY, what=["comments"], path=fresh, session=session, progress=False)
+    assert_same_mirror(path, fresh)
+    assert_no_duplicates(path)
+    runs = table(path, "sync_runs")
+    assert list(runs["outcome"]) == ["completed", "stopped: RateLimited", "completed"]
+
+
+def test_a_sync_with_nothing_changed_costs_a_few_requests(
+    sandbox_session: tuple[Sandbox, jsm_nb.JsmSession], tmp_path: Path
+) -> None:
+    """The user's time zone, the changed issues' count, one page of the overlap's issues
+    (those updated in the OVERLAP before the watermark: fetched again, with their
+    comments), and the query's count, which matches the mirror's: no id list."""
+    sb, session = sandbox_session
+    path = tmp_path / "m.duckdb"
+    jsm_nb.sync(QUERY, what=["comments"], path=path, session=session, progress=False)
+    issues = table(path, "issues")
+    overlap = int((issues["updated"] >= issues["updated"].max() - OVERLAP).sum())
+    assert 0 < overlap <= 100  # one page
+    for _ in range(2):  # right after the first sync, and after one that changed nothing
+        before = sb.stats.snapshot()["requests_per_path"]
+        report = jsm_nb.sync(path=path, session=session, progress=False)
+        after = sb.stats.snapshot()["requests_per_path"]
+        made = {p.split("/rest/")[-1]: n - before.get(p, 0) for p, n in after.items()}
+        assert {p: n for p, n in made.items() if n} == {
+            "api/3/myself": 1,
+            "api/3/search/approximate-count": 2,  # the changed issues', then the query's
+            "api/3/search/jql": 1,  # the overlap's page; no id list
+            "servicedeskapi/request/{id}/comment": overlap,
+        }
+        assert not report.full_check
+        assert report.requests == 4 + overlap
+        assert (report.added, report.updated, report.deleted) == (0, 0, 0)
 
 
 def test_a_reader_open_in_the_kernel_sees_the_mirror_before_and_after_a_sync(
