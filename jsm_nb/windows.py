@@ -23,6 +23,7 @@ finds the same windows (the same count and edge ids) and goes on from there.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import re
@@ -183,9 +184,11 @@ def edge_id(session: JsmSession, where: str, order: str) -> int | None:
 
 def windows_of(session: JsmSession, where: str, count: int, page: int) -> list[Window]:
     """The windows :func:`split` gives the ids ``where`` matches, between its lowest and
-    highest (two requests of one id each); empty when it matches none."""
-    low = edge_id(session, where, "ASC")
-    high = None if low is None else edge_id(session, where, "DESC")
+    highest (two requests of one id each, sent at once); empty when it matches none."""
+    with contextlib.closing(
+        paging.ordered_map(lambda order: edge_id(session, where, order), ("ASC", "DESC"), 2)
+    ) as edges:
+        low, high = edges
     if low is None or high is None:
         return []
     return split(min(low, high), max(low, high), count, page)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -14,6 +15,7 @@ import pytest
 from jsm_nb.sandbox import data, jsm
 from jsm_nb.sandbox.data import ANALYST_ACCOUNT_ID, SITES, SiteData
 from jsm_nb.sandbox.data.changes import Batch, apply
+from jsm_nb.sandbox.server import json_reply
 
 JSM = "/rest/servicedeskapi"
 OPT_IN = {"X-ExperimentalApi": "opt-in"}
@@ -643,3 +645,19 @@ def test_bad_site_arguments_are_refused() -> None:
         data.site_data("no-such-cloud")
     with pytest.raises(ValueError, match="zero or more"):
         data.site_data(SITES[0]["id"], requests=-1)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"summary": "Café ☕ \u2028 \"quoted\" \\ \x01", "votes": 3, "ratio": 0.1, "tags": ("a",)},
+        {"big": 123456789012345678901234567890},  # beyond 64 bits: orjson refuses it
+        {7: "a key that is not a text"},  # orjson refuses it too
+    ],
+)
+def test_a_json_reply_is_compact_utf8_json_of_its_body(body: dict[Any, Any]) -> None:
+    reply = json_reply(200, body)
+    expected = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    assert json.loads(reply.body) == json.loads(expected)
+    assert reply.body.decode("utf-8") == expected
+    assert reply.value is body
