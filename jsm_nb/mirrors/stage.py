@@ -386,11 +386,20 @@ class Mirror:
 
     def details_due(self, detail: str, backfill: bool) -> list[tuple[str, str]]:
         """The (id, key) of each issue whose ``detail`` rows are to fetch: the staged
-        issues (every issue, with ``backfill``) not done yet, nor deleted."""
-        every = "UNION SELECT issue_id, issue_key FROM issues" if backfill else ""
+        issues not done yet, nor deleted, nor published already as they are staged (the
+        overlap's issues that did not change: a comment, an approval or a step changes an
+        issue's ``updated``); with ``backfill`` (a table new to the mirror), every issue."""
+        if backfill:
+            staged = "SELECT issue_id, issue_key FROM _stage_issues "
+            staged += "UNION SELECT issue_id, issue_key FROM issues"
+        else:
+            staged = (
+                "SELECT issue_id, issue_key FROM _stage_issues AS s WHERE NOT EXISTS "
+                "(SELECT 1 FROM issues AS i WHERE i.issue_id = s.issue_id "
+                "AND i.updated = s.updated)"
+            )
         rows = self.connection.execute(
-            "SELECT issue_id, issue_key FROM "
-            f"(SELECT issue_id, issue_key FROM _stage_issues {every}) "
+            f"SELECT issue_id, issue_key FROM ({staged}) "
             "WHERE issue_id NOT IN (SELECT issue_id FROM _stage_deleted) "
             "AND issue_id NOT IN (SELECT issue_id FROM _stage_done WHERE detail = ?)",
             [detail],

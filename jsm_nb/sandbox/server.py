@@ -23,8 +23,6 @@ import contextlib
 import dataclasses
 import io
 import json
-
-import orjson
 import logging
 import re
 import socket
@@ -38,6 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
 from requests.structures import CaseInsensitiveDict
 
 from ..redact import redact
