@@ -650,7 +650,7 @@ def test_bad_site_arguments_are_refused() -> None:
 @pytest.mark.parametrize(
     "body",
     [
-        {"summary": "Café ☕ \u2028 \"quoted\" \\ \x01", "votes": 3, "ratio": 0.1, "tags": ("a",)},
+        {"summary": 'Café ☕ \u2028 "quoted" \\ \x01', "votes": 3, "ratio": 0.1, "tags": ("a",)},
         {"big": 123456789012345678901234567890},  # beyond 64 bits: orjson refuses it
         {7: "a key that is not a text"},  # orjson refuses it too
     ],
