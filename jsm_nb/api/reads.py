@@ -40,6 +40,7 @@ __all__ = [
     "one_object",
     "per_key_objects",
     "request_path",
+    "session_before_lookup",
 ]
 
 Record = dict[str, Any]
@@ -305,6 +306,23 @@ def per_key_objects(
     return result
 
 
+def session_before_lookup(options: Options, raw: object = False) -> JsmSession:
+    """The session of a helper that sends a request of its own before its fetch (a desk
+    looked up by project key, the field catalogue); sets ``options["session"]``.
+
+    The options (and ``raw``) are checked first, so that a bad one fails before that request.
+    """
+    paging.check_options(
+        concurrency=options.get("concurrency", paging.DEFAULT_CONCURRENCY),
+        max_rows=options.get("max_rows"),
+    )
+    as_bool(raw, "raw")
+    if options.get("progress") is not None:
+        as_bool(options.get("progress"), "progress")
+    options["session"] = session = resolve_session(options.get("session"))
+    return session
+
+
 def desk_id(service_desk: ServiceDesk, options: Options) -> str:
     """The id of a service desk given by id or project key; sets ``options["session"]``.
 
@@ -318,11 +336,7 @@ def desk_id(service_desk: ServiceDesk, options: Options) -> str:
             "service_desk must be a service desk's id (such as 1) or project key "
             f"(such as 'ITH'), got {service_desk!r}; jsm_nb.service_desks() lists them."
         )
-    paging.check_options(
-        concurrency=options.get("concurrency", paging.DEFAULT_CONCURRENCY),
-        max_rows=options.get("max_rows"),
-    )
-    options["session"] = session = resolve_session(options.get("session"))
+    session = session_before_lookup(options)
     if wanted is not None:
         return wanted
     for desk in paging.fetch(session, f"{JSM}/servicedesk", label="Service desks"):

@@ -10,10 +10,8 @@ import pandas as pd
 
 from .. import catalogue, frames, paging
 from ..arguments import (
-    as_bool,
     choice,
     jql_text,
-    resolve_session,
     texts,
 )
 from .reads import (
@@ -23,12 +21,12 @@ from .reads import (
     Records,
     Result,
     listing,
+    session_before_lookup,
 )
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..sessions import JsmSession
 
 SEARCH = "/rest/api/3/search/jql"
 DEFAULT_JQL_FIELDS = (
@@ -135,7 +133,7 @@ def jql(
     """
     query = jql_text(query, "query")
     wanted = texts(fields, "fields", "field ids such as 'summary'", empty=False)
-    session = options["session"] = _session_for_search(raw, options)
+    session = session_before_lookup(options, raw)
     spec = frames.ISSUES
     known = spec.known_fields
     if any(f not in known and f not in catalogue.IDENTITY for f in wanted):
@@ -161,22 +159,6 @@ def jql(
     )
 
 
-def _session_for_search(raw: object, options: Options) -> JsmSession:
-    """The session of a search that may need the field catalogue, its options checked first.
-
-    The catalogue is a request of its own, so the options of the search that follows
-    are checked before it is sent.
-    """
-    paging.check_options(
-        concurrency=options.get("concurrency", paging.DEFAULT_CONCURRENCY),
-        max_rows=options.get("max_rows"),
-    )
-    as_bool(raw, "raw")
-    if options.get("progress") is not None:
-        as_bool(options.get("progress"), "progress")
-    return resolve_session(options.get("session"))
-
-
 def sla_by_jql(jql: object, raw: bool, options: PerRequest) -> Result:
     """:func:`jsm_nb.sla` of the requests a JQL search finds, from the search's pages.
 
@@ -186,7 +168,7 @@ def sla_by_jql(jql: object, raw: bool, options: PerRequest) -> Result:
     """
     query = jql_text(jql, "jql")
     choice(MISSING, options.get("missing", "raise"), "missing")
-    session = options["session"] = _session_for_search(raw, options)
+    session = session_before_lookup(options, raw)
     ids = [
         f.field_id
         for f in catalogue.catalogue(session).fields
