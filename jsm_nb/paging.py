@@ -57,6 +57,7 @@ __all__ = [
     "DEFAULT_LIMIT",
     "FetchOptions",
     "Sink",
+    "at_once",
     "check_options",
     "collect",
     "cost_status",
@@ -69,6 +70,8 @@ Record = dict[str, Any]
 Params = Mapping[str, Any]
 T = TypeVar("T")
 R = TypeVar("R")
+A = TypeVar("A")
+B = TypeVar("B")
 
 DEFAULT_CONCURRENCY = 4
 DEFAULT_LIMIT = 100  # asked for; each endpoint caps it at its own, unpublished maximum
@@ -195,6 +198,14 @@ def ordered_map(
     finally:
         tasks.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def at_once(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
+    """``first()`` and ``second()``, run at the same time (two requests in one round
+    trip), as :func:`ordered_map` runs them: in the caller's context, and the first
+    exception raised."""
+    answers: list[Any] = list(ordered_map(lambda ask: ask(), (first, second), 2))
+    return answers[0], answers[1]
 
 
 Chunk = tuple[list[Record], Position]  # records, and where the listing goes on after them

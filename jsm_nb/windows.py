@@ -23,7 +23,6 @@ finds the same windows (the same count and edge ids) and goes on from there.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
 import re
@@ -185,10 +184,9 @@ def edge_id(session: JsmSession, where: str, order: str) -> int | None:
 def windows_of(session: JsmSession, where: str, count: int, page: int) -> list[Window]:
     """The windows :func:`split` gives the ids ``where`` matches, between its lowest and
     highest (two requests of one id each, sent at once); empty when it matches none."""
-    with contextlib.closing(
-        paging.ordered_map(lambda order: edge_id(session, where, order), ("ASC", "DESC"), 2)
-    ) as edges:
-        low, high = edges
+    low, high = paging.at_once(
+        lambda: edge_id(session, where, "ASC"), lambda: edge_id(session, where, "DESC")
+    )
     if low is None or high is None:
         return []
     return split(min(low, high), max(low, high), count, page)

@@ -3,7 +3,8 @@ publishes it.
 
 A sync never writes the tables readers see until its end. What it fetches goes, page by
 page, into staging tables (``_stage_<table>``, the same columns), each page in a
-transaction with the checkpoint it reaches (``_sync``, ``_sync_windows``): a sync killed,
+transaction with the checkpoint it reaches (``_sync``, and the windows of ids of the search
+and of the id list, ``_sync_windows`` and ``_sync_list_windows``): a sync killed,
 cut off or stopped by a quota keeps every page it committed, and the next sync of the same
 query goes on from the checkpoints, never fetching a committed page again. At the end,
 :meth:`Mirror.publish` moves the staged rows into the tables, removes the deleted issues,
@@ -18,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -33,8 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Counts", "Mirror", "Plan", "Window"]
 
-VERSION = 1
-"""The version of the mirror's layout of tables."""
+VERSION = 2
+"""The version of the mirror's layout of tables (2: the id list goes by windows of ids)."""
 _META = Table(
     "_mirror",
     (
@@ -57,7 +59,6 @@ _PLAN = Table(
         ("since", "TIMESTAMPTZ"),
         ("full_check", "BOOLEAN"),
         ("listed", "BOOLEAN"),
-        ("list_after", "BIGINT"),
         ("started", "TIMESTAMPTZ"),
         ("total", "BIGINT"),
     ),
@@ -72,22 +73,37 @@ _WINDOWS = Table(
         ("done", "BOOLEAN"),
     ),
 )
+_LIST_WINDOWS = Table("_sync_list_windows", _WINDOWS.columns)
 _IDS = (("issue_id", "VARCHAR"),)
 _LISTED = Table("_stage_listed", _IDS)
 _DELETED = Table("_stage_deleted", _IDS)
 _DONE = Table("_stage_done", (("detail", "VARCHAR"), *_IDS))
+_STAGING = (_PLAN, _WINDOWS, _LIST_WINDOWS, _LISTED, _DELETED, _DONE)
+_OWN_TABLES = (FIELDS, SYNC_RUNS, _META, *_STAGING)
 
 
 @dataclasses.dataclass(frozen=True)
 class Window:
-    """A range of issue ids ``[low, high)`` a sync's search goes through (``None``: no
-    bound), the last id it staged (``after``) and whether it is done."""
+    """A range of issue ids ``[low, high)`` a sync's search or its id list goes through
+    (``None``: no bound), the last id it staged (``after``) and whether it is done."""
 
     window: int
     low: int | None
     high: int | None
     after: int | None = None
     done: bool = False
+
+    def jql(self, where: str) -> str:
+        """The JQL of what is left of the window: ``where``, from past ``after`` (else from
+        ``low``) to ``high``, in id order."""
+        bounds = [f"({where})"]
+        if self.after is not None:
+            bounds.append(f"id > {self.after}")
+        elif self.low is not None:
+            bounds.append(f"id >= {self.low}")
+        if self.high is not None:
+            bounds.append(f"id < {self.high}")
+        return " AND ".join(bounds) + " ORDER BY id ASC"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,7 +117,6 @@ class Plan:
     since: dt.datetime | None
     full_check: bool | None
     listed: bool
-    list_after: int | None
     started: dt.datetime
     total: int
 
@@ -176,15 +191,21 @@ class Mirror:
 
     def create(self, *, replace_searched: bool = False) -> None:
         """Create the tables that are missing (``replace_searched``: the searched tables
-        anew, emptied, for a mirror whose fields changed)."""
+        anew, emptied, for a mirror whose fields changed). A file of an older layout is
+        brought to this one: the plan of a sync it stopped is dropped (that sync starts
+        again), its published tables are kept."""
         with self._lock, self._transaction():
+            found = self.meta_of(self.connection)
+            if found is not None and found["version"] < VERSION:
+                self.connection.execute("DROP TABLE IF EXISTS _sync")
+                self.connection.execute("UPDATE _mirror SET version = ?", [VERSION])
             for table in self.tables.values():
                 if replace_searched and table.name in {t.name for t in self.layout.tables}:
                     self.connection.execute(f'DROP TABLE IF EXISTS "{table.name}"')
                     self.connection.execute(f'DROP TABLE IF EXISTS "_stage_{table.name}"')
                 self.connection.execute(table.ddl())
                 self.connection.execute(table.ddl(f"_stage_{table.name}"))
-            for table in (FIELDS, SYNC_RUNS, _META, _PLAN, _WINDOWS, _LISTED, _DELETED, _DONE):
+            for table in _OWN_TABLES:
                 self.connection.execute(table.ddl())
 
     def set_meta(
@@ -236,20 +257,31 @@ class Mirror:
         found = _only_row(self.connection, "_sync")
         if found is None:
             return None, []
-        windows = [
-            Window(*r)
-            for r in self.connection.execute(
-                "SELECT * FROM _sync_windows ORDER BY window_id"
-            ).fetchall()
-        ]
-        return Plan(**found), windows
+        return Plan(**found), self._windows(_WINDOWS)
+
+    def _windows(self, table: Table) -> list[Window]:
+        rows = self.connection.execute(f"SELECT * FROM {table.name} ORDER BY window_id")
+        return [Window(*row) for row in rows.fetchall()]
+
+    def _insert_windows(self, table: Table, windows: Iterable[Window]) -> None:
+        for w in windows:
+            self.connection.execute(
+                f"INSERT INTO {table.name} VALUES (?, ?, ?, ?, ?)",
+                [w.window, w.low, w.high, w.after, w.done],
+            )
+
+    def _window_done(self, table: Table, window: int) -> None:
+        with self._lock, self._transaction():
+            self.connection.execute(
+                f"UPDATE {table.name} SET done = true WHERE window_id = ?", [window]
+            )
 
     def begin(self, plan: Plan, windows: Iterable[Window]) -> None:
         """Start a new sync: forget any staged work, then commit ``plan`` and its windows."""
         with self._lock, self._transaction():
             self._clear_staging()
             self.connection.execute(
-                "INSERT INTO _sync VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO _sync VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     plan.query,
                     json.dumps(list(plan.fields)),
@@ -257,16 +289,11 @@ class Mirror:
                     plan.since,
                     plan.full_check,
                     plan.listed,
-                    plan.list_after,
                     plan.started,
                     plan.total,
                 ],
             )
-            for w in windows:
-                self.connection.execute(
-                    "INSERT INTO _sync_windows VALUES (?, ?, ?, ?, ?)",
-                    [w.window, w.low, w.high, w.after, w.done],
-                )
+            self._insert_windows(_WINDOWS, windows)
 
     def last_run_id(self) -> int | None:
         """The id of the last run in ``sync_runs``, if any."""
@@ -275,15 +302,7 @@ class Mirror:
 
     def window_done(self, window: int) -> None:
         """Commit that the search went through ``window``."""
-        with self._lock, self._transaction():
-            self.connection.execute(
-                "UPDATE _sync_windows SET done = true WHERE window_id = ?", [window]
-            )
-
-    def list_after(self) -> int | None:
-        """The last id the full list of ids staged, if any."""
-        found = self._one("SELECT list_after FROM _sync")
-        return None if found is None else int(found)
+        self._window_done(_WINDOWS, window)
 
     def row_counts(self) -> dict[str, int]:
         """Each table's rows (the searched, per-request and ``fields`` tables)."""
@@ -348,23 +367,56 @@ class Mirror:
         if len(rows):
             self.connection.from_df(rows).insert_into(f"_stage_{table.name}")
 
-    def stage_listed(self, ids: Sequence[str], done: bool) -> None:
-        """Stage a page of the query's full list of ids (``done``: its last page)."""
+    # -- the full list of ids ------------------------------------------------------
+
+    def id_edges(self, most: int) -> list[int]:
+        """The ids that cut the issues mirrored and staged, in id order, into runs of at
+        most ``most`` of about one size (none for ``most`` or fewer issues): the edges of
+        the id list's windows."""
+        rows = self.connection.execute(
+            "SELECT CAST(issue_id AS BIGINT) AS id FROM "
+            "(SELECT issue_id FROM issues UNION SELECT issue_id FROM _stage_issues) ORDER BY id"
+        ).fetchall()
+        runs = math.ceil(len(rows) / most)
+        return [int(rows[round(n * len(rows) / runs)][0]) for n in range(1, runs)]
+
+    def list_windows(self) -> list[Window]:
+        """The windows of the id list under way (empty before it starts)."""
+        return self._windows(_LIST_WINDOWS)
+
+    def begin_list(self, windows: Iterable[Window]) -> None:
+        """Commit the id list's ``windows`` (any ids staged by a file's older layout go)."""
         with self._lock, self._transaction():
-            if ids:
-                self.connection.execute(
-                    "INSERT INTO _stage_listed SELECT unnest(?::VARCHAR[])", [list(ids)]
-                )
-                self.connection.execute(
-                    "UPDATE _sync SET list_after = ?", [max(int(i) for i in ids)]
-                )
-            if done:
-                self.connection.execute("UPDATE _sync SET listed = true")
-                self.connection.execute(
-                    "INSERT INTO _stage_deleted SELECT issue_id FROM "
-                    "(SELECT issue_id FROM issues UNION SELECT issue_id FROM _stage_issues) "
-                    "WHERE issue_id NOT IN (SELECT issue_id FROM _stage_listed)"
-                )
+            self.connection.execute("DELETE FROM _stage_listed")
+            self._insert_windows(_LIST_WINDOWS, windows)
+
+    def stage_listed(self, window: int, ids: Sequence[str]) -> None:
+        """Stage a page of the id list's ``window``, and move its checkpoint past it."""
+        if not ids:
+            return
+        with self._lock, self._transaction():
+            self.connection.execute(
+                "INSERT INTO _stage_listed SELECT unnest(?::VARCHAR[])", [list(ids)]
+            )
+            self.connection.execute(
+                "UPDATE _sync_list_windows SET after_id = ? WHERE window_id = ?",
+                [max(int(i) for i in ids), window],
+            )
+
+    def list_window_done(self, window: int) -> None:
+        """Commit that the id list went through ``window``."""
+        self._window_done(_LIST_WINDOWS, window)
+
+    def finish_list(self) -> None:
+        """Commit the id list done, and stage as deleted the issues mirrored or staged that
+        it lacks (gone, or moved out of the query)."""
+        with self._lock, self._transaction():
+            self.connection.execute("UPDATE _sync SET listed = true")
+            self.connection.execute(
+                "INSERT INTO _stage_deleted SELECT issue_id FROM "
+                "(SELECT issue_id FROM issues UNION SELECT issue_id FROM _stage_issues) "
+                "WHERE issue_id NOT IN (SELECT issue_id FROM _stage_listed)"
+            )
 
     def stage_gone(self, ids: Sequence[str]) -> None:
         """Stage ``ids`` as deleted: listed, then gone before they were fetched."""
@@ -527,7 +579,7 @@ class Mirror:
     def _clear_staging(self) -> None:
         for name in self.tables:
             self.connection.execute(f'DELETE FROM "_stage_{name}"')
-        for table in (_PLAN, _WINDOWS, _LISTED, _DELETED, _DONE):
+        for table in _STAGING:
             self.connection.execute(f"DELETE FROM {table.name}")
 
     def _transaction(self) -> _Transaction:

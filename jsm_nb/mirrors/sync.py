@@ -15,7 +15,10 @@ A sync goes through four phases, each committed as it goes (:mod:`.stage`):
    points of one object per issue (Atlassian counts each id), so it runs only when
    needed: with ``full_check=True``; when the query changed; when Jira's approximate count
    of the query differs from the mirror's count of issues (one cheap request on every
-   sync); or when the last full check is older than :data:`FULL_CHECK_AGE`.
+   sync, sent with the time zone's); or when the last full check is older than
+   :data:`FULL_CHECK_AGE`. The list is cut into windows of ids by the ids the mirror
+   holds, a page each, fetched ``concurrency`` at a time, each page committed with its
+   window's checkpoint, as the search's are.
 3. **Details.** The per-request tables that ``what`` names, fetched request by request
    for the issues the sync fetched (for every issue, when a table is new to ``what``).
 4. **Publish**: one transaction.
@@ -30,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import itertools
 import math
 import os
 import sys
@@ -66,6 +70,8 @@ DEFAULT_QUOTA = 65_000
 """Points per hour of an app of Atlassian's tier 1, when its headers have not said."""
 _UNKNOWN_ZONE = dt.timedelta(hours=14)  # more overlap when the user's time zone is unknown
 _BY_ID = 100  # ids a search of issues the mirror lacks asks for at once
+_LISTED = catalogue.KEY_PAGE * 9 // 10  # the mirror's ids a window of the id list is cut
+# for: a page of ids, with room for issues the query gained since the search
 _PAGE = paging.DEFAULT_LIMIT
 _DETAIL_POINTS = 4  # an estimate of a per-request listing's points: 1, plus about 3 objects
 _MYSELF = "/rest/api/3/myself"
@@ -226,6 +232,7 @@ class _Sync:
         self.clock = time.monotonic()
         self.since_text: str | None = None
         self.resumed_run: int | None = None
+        self.query_count: int | None = None  # Jira's, when this sync asked with its plan
 
     def run(self) -> SyncReport:
         with cost.metered(wait=self.options.wait) as self.meter:
@@ -366,11 +373,16 @@ class _Sync:
             since=since,
             full_check=True if changed else (False if since is None else self.options.full_check),
             listed=False,
-            list_after=None,
             started=self.started,
             total=0,
         )
-        where = self._where(plan)
+        if plan.full_check is None and not self._stale():
+            # The query's count (for the full check) goes with the time zone's request.
+            where, self.query_count = paging.at_once(
+                lambda: self._where(plan), lambda: self._count(plan.query)
+            )
+        else:
+            where = self._where(plan)
         plan = dataclasses.replace(plan, total=windows.approximate_count(self.session, where))
         estimate = None
         if since is None:
@@ -423,64 +435,94 @@ class _Sync:
             into=into,
         )
 
-    def _search(self, plan: Plan, found: Sequence[Window]) -> None:
-        """Phase 1: the issues the query has (or that changed), window by window."""
+    def _through(
+        self,
+        found: Sequence[Window],
+        where: str,
+        fields: str,
+        limit: int,
+        stage: Callable[[int, list[dict[str, Any]]], None],
+        done: Callable[[int], None],
+        bar: Callable[[], Any],
+    ) -> None:
+        """The search ``where`` in each window of ``found`` not done, ``concurrency``
+        windows at a time: each page staged with its checkpoint (``stage``), then the
+        window ``done``; ``bar`` opens the phase's progress bar."""
         left = [w for w in found if not w.done]
         if not left:
             return
-        where = self._where(plan)
-        fields = ",".join(self.mirror.layout.fields)
-        with self._bar("Mirror sync: issues", plan.total) as bar:
-            counter = _Counter(bar)
+        with bar() as shown:
+            counter = _Counter(shown)
 
             def one(window: Window) -> None:
-                bounds = [f"({where})"]
-                if window.after is not None:
-                    bounds.append(f"id > {window.after}")
-                elif window.low is not None:
-                    bounds.append(f"id >= {window.low}")
-                if window.high is not None:
-                    bounds.append(f"id < {window.high}")
-
                 def page(records: list[dict[str, Any]]) -> None:
-                    self.mirror.stage_page(records, window.window)
+                    stage(window.window, records)
                     counter.update(len(records))
 
-                self._fetch(" AND ".join(bounds) + " ORDER BY id ASC", fields, _PAGE, page)
-                self.mirror.window_done(window.window)
+                self._fetch(window.jql(where), fields, limit, page)
+                done(window.window)
 
             # Each window keeps its own pages: take each as it is done, so none waits.
             for _ in paging.ordered_map(one, left, self.options.concurrency, ordered=False):
                 pass
 
+    def _search(self, plan: Plan, found: Sequence[Window]) -> None:
+        """Phase 1: the issues the query has (or that changed), window by window."""
+        self._through(
+            found,
+            self._where(plan),
+            ",".join(self.mirror.layout.fields),
+            _PAGE,
+            lambda window, records: self.mirror.stage_page(records, window),
+            self.mirror.window_done,
+            lambda: self._bar("Mirror sync: issues", plan.total),
+        )
+
     def _full_check(self, plan: Plan, meta: dict[str, Any] | None) -> bool:
         """Phase 2's question: whether this sync lists every id (decided once, committed)."""
         if plan.full_check is not None:
             return plan.full_check
-        last = self.mirror.last_full_check()
-        stale = last is None or self.started - last > FULL_CHECK_AGE
-        full = (
-            stale
-            or windows.approximate_count(self.session, f"({plan.query})")
-            != self.mirror.issue_count()
-        )
+        if self._stale():
+            full = True
+        else:  # the count asked with the plan, or (a stopped sync's plan) asked now
+            counted = self._count(plan.query) if self.query_count is None else self.query_count
+            full = counted != self.mirror.issue_count()
         self.mirror.decide_full_check(full)
         return full
 
+    def _stale(self) -> bool:
+        """Whether the last full check is older than :data:`FULL_CHECK_AGE` (or none)."""
+        last = self.mirror.last_full_check()
+        return last is None or self.started - last > FULL_CHECK_AGE
+
+    def _count(self, query: str) -> int:
+        return windows.approximate_count(self.session, f"({query})")
+
     def _list(self, plan: Plan) -> None:
-        """Phase 2: every id of the query, 5,000 a page, to find what left it."""
+        """Phase 2: every id of the query, 5,000 a page, window by window, to find what
+        left it."""
         if plan.listed:
             return
-        after = self.mirror.list_after()
-        bound = "" if after is None else f" AND id > {after}"
-        with self._bar("Mirror sync: every issue id", None) as bar:
-
-            def page(records: list[dict[str, Any]]) -> None:
-                self.mirror.stage_listed([str(r["id"]) for r in records], done=False)
-                bar.update(len(records))
-
-            self._fetch(f"({plan.query}){bound} ORDER BY id ASC", "id", catalogue.KEY_PAGE, page)
-        self.mirror.stage_listed([], done=True)
+        found = self.mirror.list_windows()
+        if not found:
+            edges = self.mirror.id_edges(_LISTED) if self.options.concurrency > 1 else []
+            found = [
+                Window(n, low, high)
+                for n, (low, high) in enumerate(itertools.pairwise([None, *edges, None]))
+            ]
+            self.mirror.begin_list(found)
+        self._through(
+            found,
+            plan.query,
+            "id",
+            catalogue.KEY_PAGE,
+            lambda window, records: self.mirror.stage_listed(
+                window, [str(r["id"]) for r in records]
+            ),
+            self.mirror.list_window_done,
+            lambda: self._bar("Mirror sync: every issue id", None),
+        )
+        self.mirror.finish_list()
 
     def _fetch_missing(self, plan: Plan) -> None:
         """Phase 2: the listed issues the mirror lacks, by id."""

@@ -7,23 +7,29 @@ leaves is finished by the next sync into the same mirror as one sync in one go.
 
 from __future__ import annotations
 
+import importlib
+import itertools
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 import pytest
+import requests
 from helpers import assert_no_duplicates, assert_same_mirror
 
 import jsm_nb
 from jsm_nb.context import CONTEXT
 from jsm_nb.mirrors import TABLES
-from jsm_nb.mirrors.stage import Mirror
+from jsm_nb.mirrors.stage import VERSION, Mirror, Window
 from jsm_nb.mirrors.sync import OVERLAP
 from jsm_nb.sandbox import Sandbox
 from jsm_nb.sandbox.limits import Limits
 
 QUERY = "project in (ITH, HR)"
+syncing = importlib.import_module("jsm_nb.mirrors.sync")  # jsm_nb.mirrors.sync is the function
 Factory = Callable[..., tuple[Sandbox, jsm_nb.JsmSession]]
 
 
@@ -175,7 +181,7 @@ def test_a_sync_with_nothing_changed_costs_a_few_requests(
         made = {p.split("/rest/")[-1]: n - before.get(p, 0) for p, n in after.items()}
         assert {p: n for p, n in made.items() if n} == {
             "api/3/myself": 1,
-            "api/3/search/approximate-count": 2,  # the changed issues', then the query's
+            "api/3/search/approximate-count": 2,  # the query's (with myself), the changed ones'
             "api/3/search/jql": 1,  # the overlap's page; no id list
         }
         assert not report.full_check
@@ -269,15 +275,15 @@ def test_an_issue_deleted_between_the_id_list_and_its_fetch_leaves_the_mirror(
     path = tmp_path / "m.duckdb"
     jsm_nb.sync("project = ITH", path=path, session=session, progress=False)
     gone: list[str] = []
-    listed = Mirror.stage_listed
+    finish_list = Mirror.finish_list
 
-    def delete_one_of_hr_once_listed(self: Mirror, ids: list[str], done: bool) -> None:
-        listed(self, ids, done)
-        while done and not gone:  # until the sandbox deletes an HR issue, not yet mirrored
+    def delete_one_of_hr_once_listed(self: Mirror) -> None:
+        finish_list(self)
+        while not gone:  # until the sandbox deletes an HR issue, not yet mirrored
             changes = sb.change(deletes=1)
             gone.extend(str(c.id) for c in changes.deleted if c.key.startswith("HR-"))
 
-    monkeypatch.setattr(Mirror, "stage_listed", delete_one_of_hr_once_listed)
+    monkeypatch.setattr(Mirror, "finish_list", delete_one_of_hr_once_listed)
     report = jsm_nb.sync(QUERY, path=path, session=session, progress=False, change_query=True)
     monkeypatch.undo()
     assert report.full_check
@@ -287,4 +293,91 @@ def test_an_issue_deleted_between_the_id_list_and_its_fetch_leaves_the_mirror(
     deleted_ith = set(table(path, "issues")["issue_id"]) - set(table(fresh, "issues")["issue_id"])
     jsm_nb.sync(path=path, session=session, progress=False, full_check=True)
     assert deleted_ith.isdisjoint(table(path, "issues")["issue_id"])
+    assert_same_mirror(path, fresh)
+
+
+def test_the_id_list_goes_by_windows_and_a_cut_off_one_goes_on_where_it_stopped(
+    sandbox_session: tuple[Sandbox, jsm_nb.JsmSession],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A full check lists the ids in windows cut by the ids the mirror holds, several at
+    a time; cut off by a dropped network, the next sync lists only the windows not done."""
+    sb, session = sandbox_session
+    path, fresh = tmp_path / "m.duckdb", tmp_path / "fresh.duckdb"
+    jsm_nb.sync(QUERY, path=path, session=session, progress=False)
+    monkeypatch.setattr(syncing, "_LISTED", 40)  # windows of 40 ids, not 4,500
+    sb.change(updates=5, creates=3, deletes=3, moves=3, seed=1)
+    staged: list[int] = []
+    stage_listed = Mirror.stage_listed
+    one_at_a_time = threading.Lock()  # the windows' threads stage their pages
+
+    def cut_off_after_three_pages(self: Mirror, window: int, ids: list[str]) -> None:
+        with one_at_a_time:
+            if len(staged) == 3:
+                raise requests.ConnectionError("the network dropped")
+            stage_listed(self, window, ids)
+            staged.append(window)
+
+    monkeypatch.setattr(Mirror, "stage_listed", cut_off_after_three_pages)
+    with pytest.raises(requests.ConnectionError):
+        jsm_nb.sync(path=path, session=session, progress=False, full_check=True)
+    monkeypatch.setattr(Mirror, "stage_listed", stage_listed)
+    with duckdb.connect(str(path), read_only=True) as db:
+        rows = db.sql("SELECT * FROM _sync_list_windows ORDER BY window_id").fetchall()
+    found = [Window(*row) for row in rows]
+    assert len(found) >= len(table(path, "issues")) // 40
+    edges = [(w.low, w.high) for w in found]
+    assert edges[0][0] is None  # every id is in one window
+    assert edges[-1][1] is None
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(edges))
+    assert sorted(w.window for w in found if w.done) == sorted(staged)
+    asked: list[str] = []
+    fetch = syncing._Sync._fetch
+
+    def noted(self: Any, jql: str, fields: str, limit: int, into: Any) -> None:
+        if fields == "id":
+            asked.append(jql)
+        fetch(self, jql, fields, limit, into)
+
+    monkeypatch.setattr(syncing._Sync, "_fetch", noted)
+    report = jsm_nb.sync(path=path, session=session, progress=False)
+    assert report.resumed
+    assert report.full_check
+    assert report.deleted >= 3
+    assert sorted(asked) == sorted(w.jql(QUERY) for w in found if not w.done)
+    jsm_nb.sync(QUERY, path=fresh, session=session, progress=False)
+    assert_same_mirror(path, fresh)
+    assert_no_duplicates(path)
+    runs = table(path, "sync_runs")
+    assert list(runs["outcome"]) == ["completed", "stopped: ConnectionError", "completed"]
+
+
+def test_a_mirror_of_the_first_layout_syncs_its_stopped_sync_anew(
+    sandbox_session: tuple[Sandbox, jsm_nb.JsmSession],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A mirror of layout 1 (the id list's checkpoint was ``_sync.list_after``) with a sync
+    it stopped: the next sync brings it to this layout and starts that sync again."""
+    sb, session = sandbox_session
+    path, fresh = tmp_path / "m.duckdb", tmp_path / "fresh.duckdb"
+    jsm_nb.sync(QUERY, path=path, session=session, progress=False)
+    sb.change(updates=5, creates=3, deletes=3, seed=2)
+
+    def cut_off(self: Mirror, records: object, window: object) -> None:
+        raise requests.ConnectionError("the network dropped")
+
+    monkeypatch.setattr(Mirror, "stage_page", cut_off)
+    with pytest.raises(requests.ConnectionError):
+        jsm_nb.sync(path=path, session=session, progress=False)
+    monkeypatch.undo()
+    with duckdb.connect(str(path)) as db:
+        db.execute("ALTER TABLE _sync ADD COLUMN list_after BIGINT")
+        db.execute("UPDATE _mirror SET version = 1")
+    report = jsm_nb.sync(path=path, session=session, progress=False)
+    assert not report.resumed
+    with duckdb.connect(str(path), read_only=True) as db:
+        assert db.sql("SELECT version FROM _mirror").fetchall() == [(VERSION,)]
+    jsm_nb.sync(QUERY, path=fresh, session=session, progress=False)
     assert_same_mirror(path, fresh)

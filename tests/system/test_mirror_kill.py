@@ -5,13 +5,13 @@ A victim process syncs the mirror and is killed after a seeded random delay, aga
 again, until one finishes. After every kill the mirror opens, its published tables hold
 the mirror before the sync or after it (never a half-way state), the watermark is the
 newest ``updated`` they hold, and nothing a victim committed to the staging is fetched
-again by the next: no issue-search page answers an issue already staged, and no issue's
-comments are fetched twice once staged. The finished mirror equals a fresh sync into a new
-file. The first sync is killed over and over, then the sandbox changes and each
-incremental sync is killed too, until the kills add up. Each kill comes a seeded random
-delay after the victim starts its sync, or after it reaches a phase drawn at random (the
-search's windows, the id list of a full check, the comments, the publishing), so that
-every phase is hit.
+again by the next: no issue-search page answers an issue already staged, no page of the
+id list an id already listed, and no issue's comments are fetched twice once staged. The
+finished mirror equals a fresh sync into a new file. The first sync is killed over and
+over, then the sandbox changes and each incremental sync is killed too, until the kills
+add up. Each kill comes a seeded random delay after the victim starts its sync, or after
+it reaches a phase drawn at random (the search's windows, the id list of a full check in
+its windows, the comments, the publishing), so that every phase is hit.
 
 Victims are forked from a forkserver that has jsm_nb and DuckDB imported, so each costs
 milliseconds; they reach the sandbox in the test process over HTTP on loopback. Each
@@ -60,15 +60,23 @@ QUERY = "project in (ITH, HR)"
 WHAT = ("comments",)
 REQUESTS = 520  # per site: about 315 issues in QUERY, so the first sync's search has windows
 CONCURRENCY = paging.DEFAULT_CONCURRENCY
+LISTED = 60  # the mirror's ids a window of the id list is cut for: so it has several
 # A kill's phase, each in turn in a shuffled order ("any": from the start), and the
 # longest a victim runs on in it before the kill (seconds). A first sync's victims are not
 # let run to the publishing, which would end the first sync at once:
 FIRST_TARGETS = ("plan", "any", "search", "details")
-TARGETS = ("plan", "any", "any", "search", "id list", "details", "publish")
-LONGEST = {"any": 1.0, "plan": 0.05, "search": 0.3, "id list": 0.3, "details": 0.3, "publish": 0.04}
+TARGETS = ("plan", "any", "any", "search", "id list", "id list", "details", "publish")
+LONGEST = {
+    "any": 1.0,
+    "plan": 0.05,
+    "search": 0.3,
+    "id list": 0.15,
+    "details": 0.3,
+    "publish": 0.04,
+}
 _HOLDS = {  # the victims' slow steps, so that kills land there too: method -> seconds
     "_replace_fields": 0.03,  # in the publishing transaction, before its COMMIT
-    "stage_listed": 0.05,  # each page of the id list (one, here) before it is staged
+    "stage_listed": 0.05,  # each page of the id list (one a window) before it is staged
     "stage_page": 0.03,  # each page of issues before it is staged
 }
 READY_TIMEOUT = 60.0  # the first victim waits for the forkserver to import jsm_nb
@@ -90,13 +98,14 @@ def forkserver() -> ForkServerContext:
 
 
 class Answered:
-    """What the sandbox answered, in order: the issue ids of each issue-search page (not
-    the id lists' pages, nor the one-id look-ups of a window's edges), and the issue of
-    each comments listing."""
+    """What the sandbox answered, in order: the issue ids of each issue-search page, and of
+    each page of the id list (not the one-id look-ups of a window's edges), and the issue
+    of each comments listing."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.pages: list[frozenset[str]] = []
+        self.listed: list[frozenset[str]] = []
         self.comments: list[str] = []
 
     def wrap(self, app: App, name: str) -> App:
@@ -123,20 +132,29 @@ class Answered:
         asked: dict[str, Any] = {k: v[-1] for k, v in request.query.items()}
         if request.body:
             asked |= json.loads(request.body)
-        fields = asked.get("fields")
-        if fields in ("id", ["id"]):
-            return
+        ids_only = asked.get("fields") in ("id", ["id"])
+        if ids_only and int(asked.get("maxResults", 0)) == 1:
+            return  # a window's edge
         ids = frozenset(str(issue["id"]) for issue in json.loads(reply.body)["issues"])
         with self._lock:
-            self.pages.append(ids)
+            (self.listed if ids_only else self.pages).append(ids)
 
-    def mark(self) -> tuple[int, int]:
+    def mark(self) -> tuple[int, int, int]:
         with self._lock:
-            return len(self.pages), len(self.comments)
+            return len(self.pages), len(self.listed), len(self.comments)
 
-    def since(self, mark: tuple[int, int]) -> tuple[list[frozenset[str]], list[str]]:
+    def since(self, mark: tuple[int, int, int]) -> Since:
         with self._lock:
-            return self.pages[mark[0] :], self.comments[mark[1] :]
+            return Since(self.pages[mark[0] :], self.listed[mark[1] :], self.comments[mark[2] :])
+
+
+@dataclasses.dataclass(frozen=True)
+class Since:
+    """What the sandbox answered since a mark (as :class:`Answered` keeps it)."""
+
+    pages: list[frozenset[str]]
+    listed: list[frozenset[str]]
+    comments: list[str]
 
 
 @dataclasses.dataclass
@@ -184,6 +202,7 @@ def _victim(
 
     for method, name in _HOOKED.items():
         setattr(syncing._Sync, method, entering(name, getattr(syncing._Sync, method)))
+    syncing._LISTED = LISTED
     stage.Mirror.publish = entering("publish", stage.Mirror.publish)  # type: ignore[method-assign]
     for name, seconds in _HOLDS.items():
         setattr(stage.Mirror, name, _held(getattr(stage.Mirror, name), seconds))
@@ -271,15 +290,25 @@ def _published(path: Path) -> Published:
     return Published(digest, newest)
 
 
-def _staged(path: Path) -> tuple[set[str], set[str]]:
-    """The issue ids staged, and those whose comments are staged."""
+@dataclasses.dataclass(frozen=True)
+class Staged:
+    """The issue ids staged, those the id list staged, and those whose comments are."""
+
+    issues: frozenset[str] = frozenset()
+    listed: frozenset[str] = frozenset()
+    comments: frozenset[str] = frozenset()
+
+
+def _staged(path: Path) -> Staged:
     with duckdb.connect(str(path), read_only=True) as db:
         made = {r[0] for r in db.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
         if "_stage_done" not in made:
-            return set(), set()
-        issues = {r[0] for r in db.sql("SELECT issue_id FROM _stage_issues").fetchall()}
-        done = {r[0] for r in db.sql("SELECT issue_id FROM _stage_done").fetchall()}
-    return issues, done
+            return Staged()
+
+        def ids(table: str) -> frozenset[str]:
+            return frozenset(r[0] for r in db.sql(f"SELECT issue_id FROM {table}").fetchall())  # noqa: S608
+
+        return Staged(ids("_stage_issues"), ids("_stage_listed"), ids("_stage_done"))
 
 
 @dataclasses.dataclass
@@ -288,6 +317,7 @@ class Tally:
     phases: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
     delays: list[float] = dataclasses.field(default_factory=list)
     pages: int = 0  # issue-search pages answered
+    listed: int = 0  # pages of the id list answered
     refetched_pages: int = 0  # pages all of whose issues an earlier page of the sync answered
     refetched_comments: int = 0
 
@@ -308,7 +338,7 @@ def _sync_killed(
     states: list[Published] = []
     seen_ids: set[str] = set()
     seen_comments: set[str] = set()
-    staged: tuple[set[str], set[str]] = (set(), set())
+    staged = Staged()
     aims = ["search"]  # the first victim's: it alone searches (the others go on from it)
     while True:
         mark = victims.answered.mark()
@@ -324,15 +354,18 @@ def _sync_killed(
         victim.process.join(10)
         assert victim.process.exitcode in (0, -9)
         killed = victim.process.exitcode == -9
-        pages, comments = victims.answered.since(mark)
-        for page in pages:  # nothing staged before the victim started is fetched again
-            assert not page & staged[0], "a staged issue fetched again"
+        answered = victims.answered.since(mark)
+        for page in answered.pages:  # nothing staged before the victim started is fetched again
+            assert not page & staged.issues, "a staged issue fetched again"
             tally.refetched_pages += bool(page) and page <= seen_ids
             seen_ids |= page
-        assert not set(comments) & staged[1], "staged comments fetched again"
-        tally.refetched_comments += len(set(comments) & seen_comments)
-        seen_comments |= set(comments)
-        tally.pages += len(pages)
+        for page in answered.listed:
+            assert not page & staged.listed, "a listed id listed again"
+        assert not set(answered.comments) & staged.comments, "staged comments fetched again"
+        tally.refetched_comments += len(set(answered.comments) & seen_comments)
+        seen_comments |= set(answered.comments)
+        tally.pages += len(answered.pages)
+        tally.listed += len(answered.listed)
         if not killed:
             assert victim.told.get(timeout=10) == "done"
             break
@@ -355,7 +388,7 @@ def _report(label: str, tally: Tally) -> None:
         f"\n{label}: {tally.kills} kills, by phase {dict(tally.phases)}; delays "
         f"{delays[0]:.3f}..{delays[-1]:.3f} s (median {delays[len(delays) // 2]:.3f}); "
         f"{tally.pages} issue-search pages, {tally.refetched_pages} of them again, "
-        f"{tally.refetched_comments} comment listings again"
+        f"{tally.refetched_comments} comment listings again; {tally.listed} pages of id lists"
     )
 
 
@@ -371,7 +404,7 @@ def _kill_runs(
     tally = Tally()
     clean = victims.answered.mark()
     jsm_nb.sync(QUERY, what=WHAT, path=fresh, session=victims.session, progress=False)
-    first_pages = len(victims.answered.since(clean)[0])
+    first_pages = len(victims.answered.since(clean).pages)
     state = _sync_killed(context, victims, path, rng, tally, NOTHING, FIRST_TARGETS, kills // 2)
     assert tally.pages <= first_pages + CONCURRENCY * tally.kills
     _report(f"first sync ({first_pages} pages in one go)", tally)
