@@ -115,7 +115,7 @@ class Plan:
     fields: tuple[str, ...]
     what: tuple[str, ...]
     since: dt.datetime | None
-    full_check: bool | None
+    full_check: bool
     listed: bool
     started: dt.datetime
     total: int
@@ -228,15 +228,12 @@ class Mirror:
                 ],
             )
 
-    def issue_count(self) -> int:
-        """Issues in the mirror and staged for it, less those staged as deleted."""
-        return int(
-            self._one(
-                "SELECT count(*) FROM (SELECT issue_id FROM issues "
-                "UNION SELECT issue_id FROM _stage_issues "
-                "EXCEPT SELECT issue_id FROM _stage_deleted)"
-            )
-        )
+    def mirrored(self) -> tuple[int, int | None]:
+        """How many issues the mirror holds, and the highest id among them."""
+        count, highest = self.connection.execute(
+            "SELECT count(*), max(CAST(issue_id AS BIGINT)) FROM issues"
+        ).fetchall()[0]
+        return int(count), None if highest is None else int(highest)
 
     def watermark(self) -> dt.datetime | None:
         """The newest ``updated`` the mirror holds: where the next sync's search starts
@@ -252,12 +249,13 @@ class Mirror:
 
     # -- a sync under way ----------------------------------------------------------
 
-    def plan(self) -> tuple[Plan | None, list[Window]]:
-        """The sync under way (a stopped one), and its windows; ``None`` if there is none."""
+    def plan(self) -> tuple[Plan | None, list[Window], list[Window]]:
+        """The sync under way (a stopped one), the windows of its search and those of its
+        id list; ``None`` and none if there is none."""
         found = _only_row(self.connection, "_sync")
         if found is None:
-            return None, []
-        return Plan(**found), self._windows(_WINDOWS)
+            return None, [], []
+        return Plan(**found), self._windows(_WINDOWS), self._windows(_LIST_WINDOWS)
 
     def _windows(self, table: Table) -> list[Window]:
         rows = self.connection.execute(f"SELECT * FROM {table.name} ORDER BY window_id")
@@ -276,8 +274,9 @@ class Mirror:
                 f"UPDATE {table.name} SET done = true WHERE window_id = ?", [window]
             )
 
-    def begin(self, plan: Plan, windows: Iterable[Window]) -> None:
-        """Start a new sync: forget any staged work, then commit ``plan`` and its windows."""
+    def begin(self, plan: Plan, windows: Iterable[Window], listing: Iterable[Window]) -> None:
+        """Start a new sync: forget any staged work, then commit ``plan``, its search's
+        ``windows`` and its id list's (``listing``)."""
         with self._lock, self._transaction():
             self._clear_staging()
             self.connection.execute(
@@ -294,6 +293,7 @@ class Mirror:
                 ],
             )
             self._insert_windows(_WINDOWS, windows)
+            self._insert_windows(_LIST_WINDOWS, listing)
 
     def last_run_id(self) -> int | None:
         """The id of the last run in ``sync_runs``, if any."""
@@ -308,11 +308,6 @@ class Mirror:
         """Each table's rows (the searched, per-request and ``fields`` tables)."""
         names = [*self.tables, "fields"]
         return {name: int(self._one(f'SELECT count(*) FROM "{name}"')) for name in names}
-
-    def decide_full_check(self, full_check: bool) -> None:
-        """Commit whether this sync lists every id (so that a resumed sync decides alike)."""
-        with self._lock, self._transaction():
-            self.connection.execute("UPDATE _sync SET full_check = ?", [full_check])
 
     def stage_page(self, records: Sequence[dict[str, Any]], window: int | None) -> None:
         """Stage one search page's issues in every searched table, and move ``window``'s
@@ -370,25 +365,19 @@ class Mirror:
     # -- the full list of ids ------------------------------------------------------
 
     def id_edges(self, most: int) -> list[int]:
-        """The ids that cut the issues mirrored and staged, in id order, into runs of at
-        most ``most`` of about one size (none for ``most`` or fewer issues): the edges of
-        the id list's windows."""
+        """The ids that cut the issues mirrored, in id order, into runs of at most ``most``
+        of about one size (none for ``most`` or fewer issues): the edges of the id list's
+        windows."""
+        count = int(self._one("SELECT count(*) FROM issues"))
+        runs = math.ceil(count / most)
+        starts = [round(n * count / runs) for n in range(1, runs)]  # each run's first, by rank
         rows = self.connection.execute(
-            "SELECT CAST(issue_id AS BIGINT) AS id FROM "
-            "(SELECT issue_id FROM issues UNION SELECT issue_id FROM _stage_issues) ORDER BY id"
+            "SELECT id FROM (SELECT CAST(issue_id AS BIGINT) AS id, "
+            "row_number() OVER (ORDER BY id) - 1 AS rank FROM issues) "
+            "WHERE list_contains(?, rank) ORDER BY id",
+            [starts],
         ).fetchall()
-        runs = math.ceil(len(rows) / most)
-        return [int(rows[round(n * len(rows) / runs)][0]) for n in range(1, runs)]
-
-    def list_windows(self) -> list[Window]:
-        """The windows of the id list under way (empty before it starts)."""
-        return self._windows(_LIST_WINDOWS)
-
-    def begin_list(self, windows: Iterable[Window]) -> None:
-        """Commit the id list's ``windows`` (any ids staged by a file's older layout go)."""
-        with self._lock, self._transaction():
-            self.connection.execute("DELETE FROM _stage_listed")
-            self._insert_windows(_LIST_WINDOWS, windows)
+        return [int(row[0]) for row in rows]
 
     def stage_listed(self, window: int, ids: Sequence[str]) -> None:
         """Stage a page of the id list's ``window``, and move its checkpoint past it."""
@@ -408,14 +397,16 @@ class Mirror:
         self._window_done(_LIST_WINDOWS, window)
 
     def finish_list(self) -> None:
-        """Commit the id list done, and stage as deleted the issues mirrored or staged that
-        it lacks (gone, or moved out of the query)."""
+        """Commit the id list done, and stage as deleted the issues mirrored that it lacks
+        (gone, or moved out of the query), unless the search staged them: the list and
+        the search run at once, so an issue the search found and the list did not may have
+        come into the query after the list (the next full check settles it)."""
         with self._lock, self._transaction():
             self.connection.execute("UPDATE _sync SET listed = true")
             self.connection.execute(
-                "INSERT INTO _stage_deleted SELECT issue_id FROM "
-                "(SELECT issue_id FROM issues UNION SELECT issue_id FROM _stage_issues) "
-                "WHERE issue_id NOT IN (SELECT issue_id FROM _stage_listed)"
+                "INSERT INTO _stage_deleted SELECT issue_id FROM issues "
+                "WHERE issue_id NOT IN (SELECT issue_id FROM _stage_listed) "
+                "AND issue_id NOT IN (SELECT issue_id FROM _stage_issues)"
             )
 
     def stage_gone(self, ids: Sequence[str]) -> None:
@@ -490,19 +481,14 @@ class Mirror:
                 "WHERE s.issue_id = i.issue_id AND s.updated < i.updated"
             )
             sql("DELETE FROM _stage_issues WHERE issue_id IN (SELECT issue_id FROM _stage_deleted)")
-            added = self._one(
-                "SELECT count(*) FROM _stage_issues "
-                "WHERE issue_id NOT IN (SELECT issue_id FROM issues)"
-            )
-            updated = self._one(
-                "SELECT count(*) FROM _stage_issues s JOIN issues i USING (issue_id) "
-                "WHERE s.updated > i.updated"
-            )
-            fetched = self._one("SELECT count(*) FROM _stage_issues")
-            deleted = self._one(
-                "SELECT count(*) FROM issues "
-                "WHERE issue_id IN (SELECT issue_id FROM _stage_deleted)"
-            )
+            added, updated, fetched, deleted = sql(
+                "SELECT (SELECT count(*) FROM _stage_issues "
+                "WHERE issue_id NOT IN (SELECT issue_id FROM issues)), "
+                "(SELECT count(*) FROM _stage_issues s JOIN issues i USING (issue_id) "
+                "WHERE s.updated > i.updated), (SELECT count(*) FROM _stage_issues), "
+                "(SELECT count(*) FROM issues "
+                "WHERE issue_id IN (SELECT issue_id FROM _stage_deleted))"
+            ).fetchall()[0]
             for name in searched:
                 sql(
                     f'DELETE FROM "{name}" WHERE issue_id IN '
@@ -515,6 +501,8 @@ class Mirror:
             for name in DETAILS:
                 if name in dropped:
                     sql(f'DELETE FROM "{name}"')
+                    continue
+                if name not in what:  # never kept (or emptied when dropped): nothing to move
                     continue
                 sql(
                     f'DELETE FROM "{name}" WHERE issue_id IN (SELECT issue_id FROM _stage_deleted '

@@ -13,12 +13,15 @@ A sync goes through four phases, each committed as it goes (:mod:`.stage`):
    shows which mirrored issues were deleted or moved out of the query (they leave), and
    which it lacks (fetched by id). It costs one request per 5,000 issues, but the
    points of one object per issue (Atlassian counts each id), so it runs only when
-   needed: with ``full_check=True``; when the query changed; when Jira's approximate count
-   of the query differs from the mirror's count of issues (one cheap request on every
-   sync, sent with the time zone's); or when the last full check is older than
-   :data:`FULL_CHECK_AGE`. The list is cut into windows of ids by the ids the mirror
-   holds, a page each, fetched ``concurrency`` at a time, each page committed with its
-   window's checkpoint, as the search's are.
+   needed: with ``full_check=True``; when the query changed; when the last full check is
+   older than :data:`FULL_CHECK_AGE`; or when Jira's approximate count of the query's
+   issues up to the mirror's highest id differs from the mirror's count (one cheap
+   request on every sync, sent with the time zone's). New issues have higher ids (and
+   the search finds them), so they never trigger it. Whether it runs is decided and
+   committed with the plan. The list is cut into windows of ids by the ids the mirror
+   holds, a page each, and its windows are fetched in one pool with the search's, each
+   page committed with its window's checkpoint. An issue the search staged is never
+   taken for deleted: it may have come into the query after the list passed it.
 3. **Details.** The per-request tables that ``what`` names, fetched request by request
    for the issues the sync fetched (for every issue, when a table is new to ``what``).
 4. **Publish**: one transaction.
@@ -214,6 +217,20 @@ class _Counter:
             self.bar.update(rows)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Walk:
+    """A search cut into windows of ids: what each window asks, and where its pages go."""
+
+    windows: Sequence[Window]
+    where: str
+    fields: str
+    limit: int
+    stage: Callable[[int, list[dict[str, Any]]], None]  # a window's page, and its checkpoint
+    done: Callable[[int], None]
+    label: str
+    total: int | None
+
+
 class _Sync:
     """One sync of the mirror at ``path``, opened for writing as ``connection``."""
 
@@ -232,7 +249,6 @@ class _Sync:
         self.clock = time.monotonic()
         self.since_text: str | None = None
         self.resumed_run: int | None = None
-        self.query_count: int | None = None  # Jira's, when this sync asked with its plan
 
     def run(self) -> SyncReport:
         with cost.metered(wait=self.options.wait) as self.meter:
@@ -258,7 +274,7 @@ class _Sync:
                 self.mirror.set_meta(
                     self._site_id(), self._site_url(), query, kept_fields, kept_what
                 )
-            plan, found = self.mirror.plan()
+            plan, found, listing = self.mirror.plan()
             resumed = plan is not None and (plan.query, plan.fields, plan.what) == (
                 query,
                 kept_fields,
@@ -267,12 +283,10 @@ class _Sync:
             estimate = None
             self.resumed_run = self.mirror.last_run_id() if resumed else None
             if plan is None or not resumed:
-                plan, found, estimate = self._begin(query, kept_fields, what, meta)
+                plan, found, listing, estimate = self._begin(query, kept_fields, what, meta)
             try:
-                self._search(plan, found)
-                full = self._full_check(plan, meta)
-                if full:
-                    self._list(plan)
+                self._search(plan, found, listing)
+                if plan.full_check:
                     self._fetch_missing(plan)
                 self._details(plan, meta)
             except (JsmError, KeyboardInterrupt, OSError) as stop:
@@ -290,7 +304,7 @@ class _Sync:
             query=query,
             first=plan.since is None,
             resumed=resumed,
-            full_check=full,
+            full_check=plan.full_check,
             added=counts.added,
             updated=counts.updated,
             deleted=counts.deleted,
@@ -336,13 +350,13 @@ class _Sync:
 
     # -- the phases ------------------------------------------------------------------
 
-    def _where(self, plan: Plan) -> str:
-        """The JQL of the issues this sync searches: the query's, or those it changed."""
-        if plan.since is None:
-            return f"({plan.query})"
+    def _where(self, query: str, since: dt.datetime | None) -> str:
+        """The JQL of the issues this sync searches: the query's, or those changed since."""
+        if since is None:
+            return f"({query})"
         if self.since_text is None:
-            self.since_text = self._jql_time(plan.since)
-        return f'({plan.query}) AND updated >= "{self.since_text}"'
+            self.since_text = self._jql_time(since)
+        return f'({query}) AND updated >= "{self.since_text}"'
 
     def _jql_time(self, moment: dt.datetime) -> str:
         """``moment`` as a JQL date in the user's time zone (earlier, when the zone is
@@ -361,36 +375,47 @@ class _Sync:
         fields: tuple[str, ...],
         what: tuple[str, ...],
         meta: dict[str, Any] | None,
-    ) -> tuple[Plan, list[Window], Estimate | None]:
-        """Plan a new sync: from when, in which windows; commit the plan."""
+    ) -> tuple[Plan, list[Window], list[Window], Estimate | None]:
+        """Plan a new sync: from when, whether with a full check, in which windows (the
+        search's, and the id list's); commit the plan."""
         watermark = self.mirror.watermark()
-        changed = meta is not None and meta["query"] != query
         since = None if watermark is None else watermark - OVERLAP
-        plan = Plan(
-            query=query,
-            fields=fields,
-            what=what,
-            since=since,
-            full_check=True if changed else (False if since is None else self.options.full_check),
-            listed=False,
-            started=self.started,
-            total=0,
-        )
-        if plan.full_check is None and not self._stale():
-            # The query's count (for the full check) goes with the time zone's request.
-            where, self.query_count = paging.at_once(
-                lambda: self._where(plan), lambda: self._count(plan.query)
+        asked = self.options.full_check
+        if meta is not None and meta["query"] != query:
+            asked = True
+        elif since is None:
+            asked = False  # a first sync searches the whole query
+        elif asked is None and self._stale():
+            asked = True
+        if asked is None:  # the count that decides goes with the time zone's request
+            where, full = paging.at_once(
+                lambda: self._where(query, since), lambda: self._lost_issues(query)
             )
         else:
-            where = self._where(plan)
-        plan = dataclasses.replace(plan, total=windows.approximate_count(self.session, where))
+            where, full = self._where(query, since), asked
+        total = windows.approximate_count(self.session, where)
+        plan = Plan(query, fields, what, since, full, False, self.started, total)
         estimate = None
         if since is None:
-            estimate = self._estimate(plan.total, what)
+            estimate = self._estimate(total, what)
             _notice(str(estimate))
-        found = self._windows(where, plan.total)
-        self.mirror.begin(plan, found)
-        return plan, found, estimate
+        found = self._windows(where, total)
+        listing = self._list_windows() if full else []
+        self.mirror.begin(plan, found, listing)
+        return plan, found, listing, estimate
+
+    def _stale(self) -> bool:
+        """Whether the last full check is older than :data:`FULL_CHECK_AGE` (or none)."""
+        last = self.mirror.last_full_check()
+        return last is None or self.started - last > FULL_CHECK_AGE
+
+    def _lost_issues(self, query: str) -> bool:
+        """Whether Jira counts another number of the query's issues up to the mirror's
+        highest id than the mirror holds: some were deleted or moved out of the query (or
+        an older issue moved into it). Issues created since have higher ids, and the search
+        finds them."""
+        count, highest = self.mirror.mirrored()
+        return windows.approximate_count(self.session, f"({query}) AND id <= {highest}") != count
 
     def _estimate(self, count: int, what: Sequence[str]) -> Estimate:
         pages = math.ceil(count / _PAGE)
@@ -435,94 +460,72 @@ class _Sync:
             into=into,
         )
 
-    def _through(
-        self,
-        found: Sequence[Window],
-        where: str,
-        fields: str,
-        limit: int,
-        stage: Callable[[int, list[dict[str, Any]]], None],
-        done: Callable[[int], None],
-        bar: Callable[[], Any],
-    ) -> None:
-        """The search ``where`` in each window of ``found`` not done, ``concurrency``
-        windows at a time: each page staged with its checkpoint (``stage``), then the
-        window ``done``; ``bar`` opens the phase's progress bar."""
-        left = [w for w in found if not w.done]
-        if not left:
-            return
-        with bar() as shown:
-            counter = _Counter(shown)
+    def _list_windows(self) -> list[Window]:
+        """The id list's windows: cut by the ids the mirror holds, a page each (one window
+        when they are fetched one at a time)."""
+        edges = self.mirror.id_edges(_LISTED) if self.options.concurrency > 1 else []
+        pairs = itertools.pairwise([None, *edges, None])
+        return [Window(n, low, high) for n, (low, high) in enumerate(pairs)]
 
-            def one(window: Window) -> None:
+    def _search(self, plan: Plan, found: Sequence[Window], listing: Sequence[Window]) -> None:
+        """Phases 1 and 2 at once: the issues the query has (or that changed), and with a
+        full check every id of the query, 5,000 a page, to find what left it; window by
+        window, ``concurrency`` windows at a time."""
+        walks = [
+            _Walk(
+                found,
+                self._where(plan.query, plan.since),
+                ",".join(self.mirror.layout.fields),
+                _PAGE,
+                lambda window, records: self.mirror.stage_page(records, window),
+                self.mirror.window_done,
+                "Mirror sync: issues",
+                plan.total,
+            )
+        ]
+        if plan.full_check and not plan.listed:
+            walks.append(
+                _Walk(
+                    listing,
+                    plan.query,
+                    "id",
+                    catalogue.KEY_PAGE,
+                    lambda window, records: self.mirror.stage_listed(
+                        window, [str(r["id"]) for r in records]
+                    ),
+                    self.mirror.list_window_done,
+                    "Mirror sync: every issue id",
+                    None,
+                )
+            )
+        self._walk(walks)
+        if plan.full_check and not plan.listed:
+            self.mirror.finish_list()
+
+    def _walk(self, walks: Sequence[_Walk]) -> None:
+        """The windows not done of every walk, in one pool of ``concurrency``: each page
+        staged with its window's checkpoint, then the window committed done."""
+        with contextlib.ExitStack() as bars:
+            left: list[tuple[_Walk, _Counter, Window]] = []
+            for walk in walks:
+                windows_left = [w for w in walk.windows if not w.done]
+                if windows_left:
+                    counter = _Counter(bars.enter_context(self._bar(walk.label, walk.total)))
+                    left += [(walk, counter, window) for window in windows_left]
+
+            def one(item: tuple[_Walk, _Counter, Window]) -> None:
+                walk, counter, window = item
+
                 def page(records: list[dict[str, Any]]) -> None:
-                    stage(window.window, records)
+                    walk.stage(window.window, records)
                     counter.update(len(records))
 
-                self._fetch(window.jql(where), fields, limit, page)
-                done(window.window)
+                self._fetch(window.jql(walk.where), walk.fields, walk.limit, page)
+                walk.done(window.window)
 
             # Each window keeps its own pages: take each as it is done, so none waits.
             for _ in paging.ordered_map(one, left, self.options.concurrency, ordered=False):
                 pass
-
-    def _search(self, plan: Plan, found: Sequence[Window]) -> None:
-        """Phase 1: the issues the query has (or that changed), window by window."""
-        self._through(
-            found,
-            self._where(plan),
-            ",".join(self.mirror.layout.fields),
-            _PAGE,
-            lambda window, records: self.mirror.stage_page(records, window),
-            self.mirror.window_done,
-            lambda: self._bar("Mirror sync: issues", plan.total),
-        )
-
-    def _full_check(self, plan: Plan, meta: dict[str, Any] | None) -> bool:
-        """Phase 2's question: whether this sync lists every id (decided once, committed)."""
-        if plan.full_check is not None:
-            return plan.full_check
-        if self._stale():
-            full = True
-        else:  # the count asked with the plan, or (a stopped sync's plan) asked now
-            counted = self._count(plan.query) if self.query_count is None else self.query_count
-            full = counted != self.mirror.issue_count()
-        self.mirror.decide_full_check(full)
-        return full
-
-    def _stale(self) -> bool:
-        """Whether the last full check is older than :data:`FULL_CHECK_AGE` (or none)."""
-        last = self.mirror.last_full_check()
-        return last is None or self.started - last > FULL_CHECK_AGE
-
-    def _count(self, query: str) -> int:
-        return windows.approximate_count(self.session, f"({query})")
-
-    def _list(self, plan: Plan) -> None:
-        """Phase 2: every id of the query, 5,000 a page, window by window, to find what
-        left it."""
-        if plan.listed:
-            return
-        found = self.mirror.list_windows()
-        if not found:
-            edges = self.mirror.id_edges(_LISTED) if self.options.concurrency > 1 else []
-            found = [
-                Window(n, low, high)
-                for n, (low, high) in enumerate(itertools.pairwise([None, *edges, None]))
-            ]
-            self.mirror.begin_list(found)
-        self._through(
-            found,
-            plan.query,
-            "id",
-            catalogue.KEY_PAGE,
-            lambda window, records: self.mirror.stage_listed(
-                window, [str(r["id"]) for r in records]
-            ),
-            self.mirror.list_window_done,
-            lambda: self._bar("Mirror sync: every issue id", None),
-        )
-        self.mirror.finish_list()
 
     def _fetch_missing(self, plan: Plan) -> None:
         """Phase 2: the listed issues the mirror lacks, by id."""

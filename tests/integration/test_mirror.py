@@ -146,8 +146,8 @@ def test_an_incremental_sync_stopped_by_the_quota_goes_on_where_it_stopped(
     sb.change(updates=40, creates=5, deletes=3, moves=2, resolves=5)
     sb.limits.quota = 60  # the next hour's pool: the changes' page and the id list, not more
     sb.limits.reset()
-    with pytest.raises(jsm_nb.RateLimited):
-        jsm_nb.sync(path=path, session=session, progress=False)
+    with pytest.raises(jsm_nb.RateLimited):  # one request at a time: the changes' page first
+        jsm_nb.sync(path=path, session=session, progress=False, concurrency=1)
     assert _staged_issues(path) > 0
     pd.testing.assert_frame_equal(table(path, "issues"), before)  # nothing published yet
     session = _after_the_quota_resets(sb, session)
@@ -379,5 +379,37 @@ def test_a_mirror_of_the_first_layout_syncs_its_stopped_sync_anew(
     assert not report.resumed
     with duckdb.connect(str(path), read_only=True) as db:
         assert db.sql("SELECT version FROM _mirror").fetchall() == [(VERSION,)]
+    jsm_nb.sync(QUERY, path=fresh, session=session, progress=False)
+    assert_same_mirror(path, fresh)
+
+
+def test_an_issue_the_search_found_and_the_id_list_missed_stays(
+    sandbox_session: tuple[Sandbox, jsm_nb.JsmSession],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The search and the id list run at once: an issue moved into the query after the
+    list passed its id is found by the search, and is not taken for deleted."""
+    sb, session = sandbox_session
+    path, fresh = tmp_path / "m.duckdb", tmp_path / "fresh.duckdb"
+    jsm_nb.sync(QUERY, path=path, session=session, progress=False)
+    mirrored = set(table(path, "issues")["issue_id"])
+    moved_in: list[str] = []
+    for seed in itertools.count():  # until the sandbox moves an issue into the query
+        moves = sb.change(moves=2, seed=seed).moved
+        moved_in = [str(c.id) for c in moves if c.key.startswith(("ITH-", "HR-"))]
+        moved_in = [i for i in moved_in if i not in mirrored]
+        if moved_in:
+            break
+    stage_listed = Mirror.stage_listed
+
+    def before_the_move(self: Mirror, window: int, ids: list[str]) -> None:
+        stage_listed(self, window, [i for i in ids if i not in moved_in])
+
+    monkeypatch.setattr(Mirror, "stage_listed", before_the_move)
+    report = jsm_nb.sync(path=path, session=session, progress=False, full_check=True)
+    monkeypatch.undo()
+    assert report.full_check
+    assert set(moved_in) <= set(table(path, "issues")["issue_id"])
     jsm_nb.sync(QUERY, path=fresh, session=session, progress=False)
     assert_same_mirror(path, fresh)
