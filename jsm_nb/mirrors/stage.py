@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 __all__ = ["Counts", "Mirror", "Plan", "Window"]
 
 VERSION = 2
-"""The version of the mirror's layout of tables (2: the id list goes by windows of ids)."""
+"""The version of the mirror's layout of tables (2: the id list goes by windows of ids, and
+the user's time zone is kept)."""
 _META = Table(
     "_mirror",
     (
@@ -48,6 +49,7 @@ _META = Table(
         ("what", "JSON"),
         ("created", "TIMESTAMPTZ"),
         ("full_check", "TIMESTAMPTZ"),
+        ("time_zone", "VARCHAR"),
     ),
 )
 _PLAN = Table(
@@ -57,6 +59,7 @@ _PLAN = Table(
         ("fields", "JSON"),
         ("what", "JSON"),
         ("since", "TIMESTAMPTZ"),
+        ("time_zone", "VARCHAR"),
         ("full_check", "BOOLEAN"),
         ("listed", "BOOLEAN"),
         ("started", "TIMESTAMPTZ"),
@@ -108,13 +111,15 @@ class Window:
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
-    """A sync under way, as committed: what it mirrors, from when, how far it got, and
-    about how many issues its search finds (``total``, Jira's approximate count)."""
+    """A sync under way, as committed: what it mirrors, from when (and the time zone its
+    JQL's dates are in), whether it lists every id, how far it got, and about how many
+    issues its search finds (``total``, Jira's approximate count)."""
 
     query: str
     fields: tuple[str, ...]
     what: tuple[str, ...]
     since: dt.datetime | None
+    time_zone: str | None
     full_check: bool
     listed: bool
     started: dt.datetime
@@ -198,6 +203,9 @@ class Mirror:
             found = self.meta_of(self.connection)
             if found is not None and found["version"] < VERSION:
                 self.connection.execute("DROP TABLE IF EXISTS _sync")
+                self.connection.execute(
+                    "ALTER TABLE _mirror ADD COLUMN IF NOT EXISTS time_zone VARCHAR"
+                )
                 self.connection.execute("UPDATE _mirror SET version = ?", [VERSION])
             for table in self.tables.values():
                 if replace_searched and table.name in {t.name for t in self.layout.tables}:
@@ -213,10 +221,11 @@ class Mirror:
     ) -> None:
         """Record what the mirror holds (its first sync, or a query changed on purpose)."""
         with self._lock, self._transaction():
-            created = self._one("SELECT created FROM _mirror")
+            kept = self.connection.execute("SELECT created, time_zone FROM _mirror").fetchall()
+            created, time_zone = kept[0] if kept else (None, None)
             self.connection.execute("DELETE FROM _mirror")
             self.connection.execute(
-                "INSERT INTO _mirror VALUES (?, ?, ?, ?, ?, ?, COALESCE(?, now()), NULL)",
+                "INSERT INTO _mirror VALUES (?, ?, ?, ?, ?, ?, COALESCE(?, now()), NULL, ?)",
                 [
                     VERSION,
                     site_id,
@@ -225,6 +234,7 @@ class Mirror:
                     json.dumps(list(fields)),
                     json.dumps(list(what)),
                     created,
+                    time_zone,
                 ],
             )
 
@@ -276,16 +286,17 @@ class Mirror:
 
     def begin(self, plan: Plan, windows: Iterable[Window], listing: Iterable[Window]) -> None:
         """Start a new sync: forget any staged work, then commit ``plan``, its search's
-        ``windows`` and its id list's (``listing``)."""
+        ``windows`` and its id list's (``listing``), and keep its time zone as the user's."""
         with self._lock, self._transaction():
             self._clear_staging()
             self.connection.execute(
-                "INSERT INTO _sync VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO _sync VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     plan.query,
                     json.dumps(list(plan.fields)),
                     json.dumps(list(plan.what)),
                     plan.since,
+                    plan.time_zone,
                     plan.full_check,
                     plan.listed,
                     plan.started,
@@ -294,6 +305,7 @@ class Mirror:
             )
             self._insert_windows(_WINDOWS, windows)
             self._insert_windows(_LIST_WINDOWS, listing)
+            self.connection.execute("UPDATE _mirror SET time_zone = ?", [plan.time_zone])
 
     def last_run_id(self) -> int | None:
         """The id of the last run in ``sync_runs``, if any."""

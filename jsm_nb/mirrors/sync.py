@@ -6,7 +6,8 @@ A sync goes through four phases, each committed as it goes (:mod:`.stage`):
    ``(<query>) AND updated >= "<watermark - OVERLAP>"``: the watermark is the newest
    ``updated`` the mirror holds, and :data:`OVERLAP` covers JQL's minute precision and the
    search's lag behind writes (seconds to minutes). Dates in JQL are in the user's time
-   zone (``/rest/api/3/myself``). The search is split into windows of issue ids, fetched
+   zone (``/rest/api/3/myself``, asked on every sync at the same time as its counts). The
+   search is split into windows of issue ids, fetched
    ``concurrency`` at a time, each page committed with its window's checkpoint (its
    last id: pages come in id order).
 2. **Deletions and moves** (a *full check*). The query's full list of ids, 5,000 a page,
@@ -187,6 +188,19 @@ def _what(what: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(chosen))
 
 
+def _where(query: str, since: dt.datetime | None, time_zone: str | None) -> str:
+    """The JQL of the issues a sync searches: the query's, or those changed since ``since``,
+    written in the user's ``time_zone`` (earlier, when the zone is unknown: early enough
+    for every zone)."""
+    if since is None:
+        return f"({query})"
+    try:
+        zone: dt.tzinfo = zoneinfo.ZoneInfo(str(time_zone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone, since = dt.timezone.utc, since - _UNKNOWN_ZONE
+    return f'({query}) AND updated >= "{since.astimezone(zone):%Y-%m-%d %H:%M}"'
+
+
 def _notice(text: str) -> None:
     """Tell a watching user what a sync is doing before a long wait or pull."""
     if progress_bar.interactive():
@@ -247,7 +261,6 @@ class _Sync:
         self.options = options
         self.started = dt.datetime.now(dt.timezone.utc)
         self.clock = time.monotonic()
-        self.since_text: str | None = None
         self.resumed_run: int | None = None
 
     def run(self) -> SyncReport:
@@ -350,24 +363,11 @@ class _Sync:
 
     # -- the phases ------------------------------------------------------------------
 
-    def _where(self, query: str, since: dt.datetime | None) -> str:
-        """The JQL of the issues this sync searches: the query's, or those changed since."""
-        if since is None:
-            return f"({query})"
-        if self.since_text is None:
-            self.since_text = self._jql_time(since)
-        return f'({query}) AND updated >= "{self.since_text}"'
-
-    def _jql_time(self, moment: dt.datetime) -> str:
-        """``moment`` as a JQL date in the user's time zone (earlier, when the zone is
-        unknown: early enough for every zone)."""
+    def _time_zone(self) -> str | None:
+        """The user's time zone, in which Jira reads JQL's dates (``None`` if it says none)."""
         body = paging.get_json(self.session, _MYSELF)
         name = body.get("timeZone") if isinstance(body, dict) else None
-        try:
-            zone: dt.tzinfo = zoneinfo.ZoneInfo(str(name))
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            zone, moment = dt.timezone.utc, moment - _UNKNOWN_ZONE
-        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        return name if isinstance(name, str) else None
 
     def _begin(
         self,
@@ -377,7 +377,11 @@ class _Sync:
         meta: dict[str, Any] | None,
     ) -> tuple[Plan, list[Window], list[Window], Estimate | None]:
         """Plan a new sync: from when, whether with a full check, in which windows (the
-        search's, and the id list's); commit the plan."""
+        search's, and the id list's); commit the plan.
+
+        Its first requests go at once: the user's time zone, the count that decides the
+        full check, and the count of the issues to search, its dates in the zone the last
+        sync found (counted again, in the rare sync that finds another)."""
         watermark = self.mirror.watermark()
         since = None if watermark is None else watermark - OVERLAP
         asked = self.options.full_check
@@ -387,14 +391,30 @@ class _Sync:
             asked = False  # a first sync searches the whole query
         elif asked is None and self._stale():
             asked = True
-        if asked is None:  # the count that decides goes with the time zone's request
-            where, full = paging.at_once(
-                lambda: self._where(query, since), lambda: self._lost_issues(query)
-            )
-        else:
-            where, full = self._where(query, since), asked
-        total = windows.approximate_count(self.session, where)
-        plan = Plan(query, fields, what, since, full, False, self.started, total)
+        known = meta.get("time_zone") if meta else None
+        guess = _where(query, since, known) if since is None or known else None
+
+        def counted() -> int | None:
+            return None if guess is None else windows.approximate_count(self.session, guess)
+
+        def lost() -> bool:
+            return self._lost_issues(query) if asked is None else asked
+
+        (zone, total), full = paging.at_once(lambda: paging.at_once(self._time_zone, counted), lost)
+        where = _where(query, since, zone)
+        if total is None or where != guess:
+            total = windows.approximate_count(self.session, where)
+        plan = Plan(
+            query=query,
+            fields=fields,
+            what=what,
+            since=since,
+            time_zone=zone,
+            full_check=full,
+            listed=False,
+            started=self.started,
+            total=total,
+        )
         estimate = None
         if since is None:
             estimate = self._estimate(total, what)
@@ -474,7 +494,7 @@ class _Sync:
         walks = [
             _Walk(
                 found,
-                self._where(plan.query, plan.since),
+                _where(plan.query, plan.since, plan.time_zone),
                 ",".join(self.mirror.layout.fields),
                 _PAGE,
                 lambda window, records: self.mirror.stage_page(records, window),

@@ -21,6 +21,7 @@ import requests
 from helpers import assert_no_duplicates, assert_same_mirror
 
 import jsm_nb
+from jsm_nb import paging
 from jsm_nb.context import CONTEXT
 from jsm_nb.mirrors import TABLES
 from jsm_nb.mirrors.stage import VERSION, Mirror, Window
@@ -411,5 +412,31 @@ def test_an_issue_the_search_found_and_the_id_list_missed_stays(
     monkeypatch.undo()
     assert report.full_check
     assert set(moved_in) <= set(table(path, "issues")["issue_id"])
+    jsm_nb.sync(QUERY, path=fresh, session=session, progress=False)
+    assert_same_mirror(path, fresh)
+
+
+def test_a_sync_that_finds_another_time_zone_counts_again_in_it(
+    sandbox_session: tuple[Sandbox, jsm_nb.JsmSession], tmp_path: Path
+) -> None:
+    """The count of what changed goes with the time zone's request, its date written in
+    the zone the last sync found; a sync that finds the user in another zone counts again
+    in it, and searches in it."""
+    sb, session = sandbox_session
+    path, fresh = tmp_path / "m.duckdb", tmp_path / "fresh.duckdb"
+    jsm_nb.sync(QUERY, path=path, session=session, progress=False)
+    users_zone = paging.get_json(session, "/rest/api/3/myself")["timeZone"]
+    elsewhere = "Pacific/Kiritimati" if users_zone != "Pacific/Kiritimati" else "Pacific/Niue"
+    with duckdb.connect(str(path)) as db:
+        assert db.sql("SELECT time_zone FROM _mirror").fetchall() == [(users_zone,)]
+        db.execute("UPDATE _mirror SET time_zone = ?", [elsewhere])  # as if the user moved
+    sb.change(updates=5, creates=2, seed=3)
+    before = sb.stats.snapshot()["requests_per_path"]
+    jsm_nb.sync(path=path, session=session, progress=False)
+    after = sb.stats.snapshot()["requests_per_path"]
+    counts = sum(n - before.get(p, 0) for p, n in after.items() if p.endswith("approximate-count"))
+    assert counts == 3  # the full check's, and what changed: in the old zone, then the user's
+    with duckdb.connect(str(path), read_only=True) as db:
+        assert db.sql("SELECT time_zone FROM _mirror").fetchall() == [(users_zone,)]
     jsm_nb.sync(QUERY, path=fresh, session=session, progress=False)
     assert_same_mirror(path, fresh)
