@@ -61,6 +61,7 @@ _PLAN = Table(
         ("since", "TIMESTAMPTZ"),
         ("time_zone", "VARCHAR"),
         ("full_check", "BOOLEAN"),
+        ("counted", "BIGINT"),
         ("listed", "BOOLEAN"),
         ("started", "TIMESTAMPTZ"),
         ("total", "BIGINT"),
@@ -76,7 +77,7 @@ _WINDOWS = Table(
         ("done", "BOOLEAN"),
     ),
 )
-_LIST_WINDOWS = Table("_sync_list_windows", _WINDOWS.columns)
+_LIST_WINDOWS = Table("_sync_list_windows", _WINDOWS.columns[:-1])  # done: the list's end
 _IDS = (("issue_id", "VARCHAR"),)
 _LISTED = Table("_stage_listed", _IDS)
 _DELETED = Table("_stage_deleted", _IDS)
@@ -121,6 +122,7 @@ class Plan:
     since: dt.datetime | None
     time_zone: str | None
     full_check: bool
+    counted: int | None  # Jira's count of the query's issues up to the mirror's highest id
     listed: bool
     started: dt.datetime
     total: int
@@ -199,8 +201,13 @@ class Mirror:
         anew, emptied, for a mirror whose fields changed). A file of an older layout is
         brought to this one: the plan of a sync it stopped is dropped (that sync starts
         again), its published tables are kept."""
+        tables = {t.name for t in self.tables.values()} | {t.name for t in _OWN_TABLES}
+        tables |= {f"_stage_{name}" for name in self.tables}
+        made = self._ids("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'")
+        found = self.meta_of(self.connection)
+        if made >= tables and not replace_searched and found and found["version"] == VERSION:
+            return  # all there
         with self._lock, self._transaction():
-            found = self.meta_of(self.connection)
             if found is not None and found["version"] < VERSION:
                 self.connection.execute("DROP TABLE IF EXISTS _sync")
                 self.connection.execute(
@@ -273,16 +280,9 @@ class Mirror:
 
     def _insert_windows(self, table: Table, windows: Iterable[Window]) -> None:
         for w in windows:
-            self.connection.execute(
-                f"INSERT INTO {table.name} VALUES (?, ?, ?, ?, ?)",
-                [w.window, w.low, w.high, w.after, w.done],
-            )
-
-    def _window_done(self, table: Table, window: int) -> None:
-        with self._lock, self._transaction():
-            self.connection.execute(
-                f"UPDATE {table.name} SET done = true WHERE window_id = ?", [window]
-            )
+            row = [w.window, w.low, w.high, w.after, w.done][: len(table.columns)]
+            marks = ", ".join("?" * len(row))
+            self.connection.execute(f"INSERT INTO {table.name} VALUES ({marks})", row)
 
     def begin(self, plan: Plan, windows: Iterable[Window], listing: Iterable[Window]) -> None:
         """Start a new sync: forget any staged work, then commit ``plan``, its search's
@@ -290,7 +290,7 @@ class Mirror:
         with self._lock, self._transaction():
             self._clear_staging()
             self.connection.execute(
-                "INSERT INTO _sync VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO _sync VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     plan.query,
                     json.dumps(list(plan.fields)),
@@ -298,6 +298,7 @@ class Mirror:
                     plan.since,
                     plan.time_zone,
                     plan.full_check,
+                    plan.counted,
                     plan.listed,
                     plan.started,
                     plan.total,
@@ -314,12 +315,17 @@ class Mirror:
 
     def window_done(self, window: int) -> None:
         """Commit that the search went through ``window``."""
-        self._window_done(_WINDOWS, window)
+        with self._lock, self._transaction():
+            self.connection.execute(
+                "UPDATE _sync_windows SET done = true WHERE window_id = ?", [window]
+            )
 
     def row_counts(self) -> dict[str, int]:
         """Each table's rows (the searched, per-request and ``fields`` tables)."""
         names = [*self.tables, "fields"]
-        return {name: int(self._one(f'SELECT count(*) FROM "{name}"')) for name in names}
+        counts = ", ".join(f'(SELECT count(*) FROM "{name}")' for name in names)
+        found = self.connection.execute(f"SELECT {counts}").fetchall()[0]
+        return {name: int(count) for name, count in zip(names, found, strict=True)}
 
     def stage_page(self, records: Sequence[dict[str, Any]], window: int | None) -> None:
         """Stage one search page's issues in every searched table, and move ``window``'s
@@ -391,6 +397,24 @@ class Mirror:
         ).fetchall()
         return [int(row[0]) for row in rows]
 
+    def masked_loss(self, counted: int) -> bool:
+        """Whether Jira's count of the query's issues up to the mirror's highest id
+        (``counted``, which matched the mirror's) hid issues that left: it differs from the
+        mirror's count with the older issues the search staged that the mirror lacks
+        (moved into the query), so as many others left it."""
+        expected = self._one(
+            "SELECT (SELECT count(*) FROM issues) + (SELECT count(*) FROM _stage_issues "
+            "WHERE issue_id NOT IN (SELECT issue_id FROM issues) AND CAST(issue_id AS BIGINT) "
+            "<= (SELECT max(CAST(issue_id AS BIGINT)) FROM issues))"
+        )
+        return int(expected) != counted
+
+    def begin_list(self, windows: Iterable[Window]) -> None:
+        """Commit that this sync makes a full check after all, and its id list's windows."""
+        with self._lock, self._transaction():
+            self.connection.execute("UPDATE _sync SET full_check = true")
+            self._insert_windows(_LIST_WINDOWS, windows)
+
     def stage_listed(self, window: int, ids: Sequence[str]) -> None:
         """Stage a page of the id list's ``window``, and move its checkpoint past it."""
         if not ids:
@@ -403,10 +427,6 @@ class Mirror:
                 "UPDATE _sync_list_windows SET after_id = ? WHERE window_id = ?",
                 [max(int(i) for i in ids), window],
             )
-
-    def list_window_done(self, window: int) -> None:
-        """Commit that the id list went through ``window``."""
-        self._window_done(_LIST_WINDOWS, window)
 
     def finish_list(self) -> None:
         """Commit the id list done, and stage as deleted the issues mirrored that it lacks

@@ -19,10 +19,12 @@ A sync goes through four phases, each committed as it goes (:mod:`.stage`):
    issues up to the mirror's highest id differs from the mirror's count (one cheap
    request on every sync, sent with the time zone's). New issues have higher ids (and
    the search finds them), so they never trigger it. Whether it runs is decided and
-   committed with the plan. The list is cut into windows of ids by the ids the mirror
-   holds, a page each, and its windows are fetched in one pool with the search's, each
-   page committed with its window's checkpoint. An issue the search staged is never
-   taken for deleted: it may have come into the query after the list passed it.
+   committed with the plan; when the counts matched but the search found older issues
+   moved into the query, as many others left, and the list runs after the search. The
+   list is cut into windows of ids by the ids the mirror holds, a page each, and its
+   windows are fetched in one pool with the search's, each page committed with its
+   window's checkpoint. An issue the search staged is never taken for deleted: it may
+   have come into the query after the list passed it.
 3. **Details.** The per-request tables that ``what`` names, fetched request by request
    for the issues the sync fetched (for every issue, when a table is new to ``what``).
 4. **Publish**: one transaction.
@@ -240,7 +242,8 @@ class _Walk:
     fields: str
     limit: int
     stage: Callable[[int, list[dict[str, Any]]], None]  # a window's page, and its checkpoint
-    done: Callable[[int], None]
+    done: Callable[[int], None] | None  # commits a window done (else it is asked again on
+    # resumption, from past its checkpoint: one request that finds nothing more)
     label: str
     total: int | None
 
@@ -298,7 +301,7 @@ class _Sync:
             if plan is None or not resumed:
                 plan, found, listing, estimate = self._begin(query, kept_fields, what, meta)
             try:
-                self._search(plan, found, listing)
+                plan = self._search(plan, found, listing)
                 if plan.full_check:
                     self._fetch_missing(plan)
                 self._details(plan, meta)
@@ -397,10 +400,13 @@ class _Sync:
         def counted() -> int | None:
             return None if guess is None else windows.approximate_count(self.session, guess)
 
-        def lost() -> bool:
-            return self._lost_issues(query) if asked is None else asked
+        def older() -> int | None:
+            return self._older_issues(query) if asked is None else None
 
-        (zone, total), full = paging.at_once(lambda: paging.at_once(self._time_zone, counted), lost)
+        (zone, total), counted_older = paging.at_once(
+            lambda: paging.at_once(self._time_zone, counted), older
+        )
+        full = asked if counted_older is None else counted_older != self.mirror.mirrored()[0]
         where = _where(query, since, zone)
         if total is None or where != guess:
             total = windows.approximate_count(self.session, where)
@@ -410,7 +416,8 @@ class _Sync:
             what=what,
             since=since,
             time_zone=zone,
-            full_check=full,
+            full_check=bool(full),
+            counted=counted_older,
             listed=False,
             started=self.started,
             total=total,
@@ -429,13 +436,13 @@ class _Sync:
         last = self.mirror.last_full_check()
         return last is None or self.started - last > FULL_CHECK_AGE
 
-    def _lost_issues(self, query: str) -> bool:
-        """Whether Jira counts another number of the query's issues up to the mirror's
-        highest id than the mirror holds: some were deleted or moved out of the query (or
-        an older issue moved into it). Issues created since have higher ids, and the search
-        finds them."""
-        count, highest = self.mirror.mirrored()
-        return windows.approximate_count(self.session, f"({query}) AND id <= {highest}") != count
+    def _older_issues(self, query: str) -> int:
+        """Jira's count of the query's issues up to the mirror's highest id. Against the
+        mirror's count it shows issues deleted or moved out of the query (and older issues
+        moved into it, which the search finds: :meth:`.Mirror.masked_loss`). Issues created
+        since have higher ids."""
+        _, highest = self.mirror.mirrored()
+        return windows.approximate_count(self.session, f"({query}) AND id <= {highest}")
 
     def _estimate(self, count: int, what: Sequence[str]) -> Estimate:
         pages = math.ceil(count / _PAGE)
@@ -487,10 +494,11 @@ class _Sync:
         pairs = itertools.pairwise([None, *edges, None])
         return [Window(n, low, high) for n, (low, high) in enumerate(pairs)]
 
-    def _search(self, plan: Plan, found: Sequence[Window], listing: Sequence[Window]) -> None:
+    def _search(self, plan: Plan, found: Sequence[Window], listing: Sequence[Window]) -> Plan:
         """Phases 1 and 2 at once: the issues the query has (or that changed), and with a
         full check every id of the query, 5,000 a page, to find what left it; window by
-        window, ``concurrency`` windows at a time."""
+        window, ``concurrency`` windows at a time. The plan, with a full check after all
+        when the search shows that the count which decided against it hid a loss."""
         walks = [
             _Walk(
                 found,
@@ -504,27 +512,36 @@ class _Sync:
             )
         ]
         if plan.full_check and not plan.listed:
-            walks.append(
-                _Walk(
-                    listing,
-                    plan.query,
-                    "id",
-                    catalogue.KEY_PAGE,
-                    lambda window, records: self.mirror.stage_listed(
-                        window, [str(r["id"]) for r in records]
-                    ),
-                    self.mirror.list_window_done,
-                    "Mirror sync: every issue id",
-                    None,
-                )
-            )
+            walks.append(self._list_walk(plan, listing))
         self._walk(walks)
+        # An older issue moved into the query may have hidden a loss from the count.
+        if not plan.full_check and plan.counted and self.mirror.masked_loss(plan.counted):
+            listing = self._list_windows()
+            self.mirror.begin_list(listing)
+            plan = dataclasses.replace(plan, full_check=True)
+            self._walk([self._list_walk(plan, listing)])
         if plan.full_check and not plan.listed:
             self.mirror.finish_list()
+        return plan
+
+    def _list_walk(self, plan: Plan, listing: Sequence[Window]) -> _Walk:
+        return _Walk(
+            listing,
+            plan.query,
+            "id",
+            catalogue.KEY_PAGE,
+            lambda window, records: self.mirror.stage_listed(
+                window, [str(r["id"]) for r in records]
+            ),
+            None,  # the id list's end commits it all done
+            "Mirror sync: every issue id",
+            None,
+        )
 
     def _walk(self, walks: Sequence[_Walk]) -> None:
         """The windows not done of every walk, in one pool of ``concurrency``: each page
-        staged with its window's checkpoint, then the window committed done."""
+        staged with its window's checkpoint, then the window committed done (when its walk
+        says how)."""
         with contextlib.ExitStack() as bars:
             left: list[tuple[_Walk, _Counter, Window]] = []
             for walk in walks:
@@ -541,7 +558,8 @@ class _Sync:
                     counter.update(len(records))
 
                 self._fetch(window.jql(walk.where), walk.fields, walk.limit, page)
-                walk.done(window.window)
+                if walk.done is not None:
+                    walk.done(window.window)
 
             # Each window keeps its own pages: take each as it is done, so none waits.
             for _ in paging.ordered_map(one, left, self.options.concurrency, ordered=False):

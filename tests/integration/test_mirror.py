@@ -21,7 +21,7 @@ import requests
 from helpers import assert_no_duplicates, assert_same_mirror
 
 import jsm_nb
-from jsm_nb import paging
+from jsm_nb import paging, windows
 from jsm_nb.context import CONTEXT
 from jsm_nb.mirrors import TABLES
 from jsm_nb.mirrors.stage import VERSION, Mirror, Window
@@ -303,7 +303,8 @@ def test_the_id_list_goes_by_windows_and_a_cut_off_one_goes_on_where_it_stopped(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A full check lists the ids in windows cut by the ids the mirror holds, several at
-    a time; cut off by a dropped network, the next sync lists only the windows not done."""
+    a time; cut off by a dropped network, the next sync lists each window from past the
+    ids it staged."""
     sb, session = sandbox_session
     path, fresh = tmp_path / "m.duckdb", tmp_path / "fresh.duckdb"
     jsm_nb.sync(QUERY, path=path, session=session, progress=False)
@@ -332,7 +333,7 @@ def test_the_id_list_goes_by_windows_and_a_cut_off_one_goes_on_where_it_stopped(
     assert edges[0][0] is None  # every id is in one window
     assert edges[-1][1] is None
     assert all(a[1] == b[0] for a, b in itertools.pairwise(edges))
-    assert sorted(w.window for w in found if w.done) == sorted(staged)
+    assert sorted(w.window for w in found if w.after is not None) == sorted(staged)
     asked: list[str] = []
     fetch = syncing._Sync._fetch
 
@@ -346,7 +347,8 @@ def test_the_id_list_goes_by_windows_and_a_cut_off_one_goes_on_where_it_stopped(
     assert report.resumed
     assert report.full_check
     assert report.deleted >= 3
-    assert sorted(asked) == sorted(w.jql(QUERY) for w in found if not w.done)
+    assert sorted(asked) == sorted(w.jql(QUERY) for w in found)  # from past their checkpoints
+    assert all(f"id > {w.after}" in w.jql(QUERY) for w in found if w.after is not None)
     jsm_nb.sync(QUERY, path=fresh, session=session, progress=False)
     assert_same_mirror(path, fresh)
     assert_no_duplicates(path)
@@ -438,5 +440,30 @@ def test_a_sync_that_finds_another_time_zone_counts_again_in_it(
     assert counts == 3  # the full check's, and what changed: in the old zone, then the user's
     with duckdb.connect(str(path), read_only=True) as db:
         assert db.sql("SELECT time_zone FROM _mirror").fetchall() == [(users_zone,)]
+    jsm_nb.sync(QUERY, path=fresh, session=session, progress=False)
+    assert_same_mirror(path, fresh)
+
+
+def test_a_loss_hidden_by_an_issue_moved_into_the_query_is_found(
+    sandbox_session: tuple[Sandbox, jsm_nb.JsmSession], tmp_path: Path
+) -> None:
+    """The count that decides the full check (the query's issues up to the mirror's highest
+    id) matches the mirror's when an older issue moved into the query as another left it:
+    the search finds the one that came, so the sync lists every id after all."""
+    sb, session = sandbox_session
+    path, fresh = tmp_path / "m.duckdb", tmp_path / "fresh.duckdb"
+    jsm_nb.sync(QUERY, path=path, session=session, progress=False)
+    mirrored = table(path, "issues")["issue_id"].astype(int)
+    older = f"({QUERY}) AND id <= {mirrored.max()}"
+    sb.change(deletes=3, seed=1)
+    for seed in range(2, 200):  # moves, until as many older issues came in as left
+        if windows.approximate_count(session, older) == len(mirrored):
+            break
+        sb.change(moves=1, seed=seed)
+    assert windows.approximate_count(session, older) == len(mirrored)
+    now = set(jsm_nb.jql(older, session=session, progress=False)["issue_id"])
+    assert now != {str(i) for i in mirrored}  # issues did leave: the count hides it
+    report = jsm_nb.sync(path=path, session=session, progress=False)
+    assert report.full_check
     jsm_nb.sync(QUERY, path=fresh, session=session, progress=False)
     assert_same_mirror(path, fresh)
