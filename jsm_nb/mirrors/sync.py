@@ -7,9 +7,8 @@ A sync goes through four phases, each committed as it goes (:mod:`.stage`):
    ``updated`` the mirror holds, and :data:`OVERLAP` covers JQL's minute precision and the
    search's lag behind writes (seconds to minutes). Dates in JQL are in the user's time
    zone (``/rest/api/3/myself``, asked on every sync at the same time as its counts). The
-   search is split into windows of issue ids, fetched
-   ``concurrency`` at a time, each page committed with its window's checkpoint (its
-   last id: pages come in id order).
+   search is split into windows of issue ids, fetched ``concurrency`` at a time, each page
+   committed with its window's checkpoint (its last id: pages come in id order).
 2. **Deletions and moves** (a *full check*). The query's full list of ids, 5,000 a page,
    shows which mirrored issues were deleted or moved out of the query (they leave), and
    which it lacks (fetched by id). It costs one request per 5,000 issues, but the
