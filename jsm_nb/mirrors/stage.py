@@ -77,7 +77,8 @@ _WINDOWS = Table(
         ("done", "BOOLEAN"),
     ),
 )
-_LIST_WINDOWS = Table("_sync_list_windows", _WINDOWS.columns[:-1])  # done: the list's end
+# No done column: the list's end (``_sync.listed``) marks every window done.
+_LIST_WINDOWS = Table("_sync_list_windows", _WINDOWS.columns[:-1])
 _IDS = (("issue_id", "VARCHAR"),)
 _LISTED = Table("_stage_listed", _IDS)
 _DELETED = Table("_stage_deleted", _IDS)
@@ -432,7 +433,8 @@ class Mirror:
         """Commit the id list done, and stage as deleted the issues mirrored that it lacks
         (gone, or moved out of the query), unless the search staged them: the list and
         the search run at once, so an issue the search found and the list did not may have
-        come into the query after the list (the next full check settles it)."""
+        come into the query after the list passed it (one deleted after the search leaves
+        at the next sync, whose count then differs)."""
         with self._lock, self._transaction():
             self.connection.execute("UPDATE _sync SET listed = true")
             self.connection.execute(
