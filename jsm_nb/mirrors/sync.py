@@ -118,7 +118,7 @@ def sync(
         directory.
     full_check : bool, optional
         ``True`` lists every id of the query to find deleted and moved issues, ``False``
-        never does; by default a sync does when it is needed (see :mod:`jsm_nb.mirror.sync`).
+        never does; by default a sync does when it is needed (see :mod:`jsm_nb.mirrors.sync`).
     change_query : bool
         Let a mirror of another query (or other fields) take this one. Issues both queries
         hold are kept unless they changed, those only the old one holds leave, and the
