@@ -399,13 +399,15 @@ class _Sync:
         def counted() -> int | None:
             return None if guess is None else windows.approximate_count(self.session, guess)
 
+        mirrored, highest = self.mirror.mirrored()  # read here: DuckDB stays on this thread
+
         def older() -> int | None:
-            return self._older_issues(query) if asked is None else None
+            return self._older_issues(query, highest) if asked is None else None
 
         (zone, total), counted_older = paging.at_once(
             lambda: paging.at_once(self._time_zone, counted), older
         )
-        full = asked if counted_older is None else counted_older != self.mirror.mirrored()[0]
+        full = asked if counted_older is None else counted_older != mirrored
         where = _where(query, since, zone)
         if total is None or where != guess:
             total = windows.approximate_count(self.session, where)
@@ -435,12 +437,11 @@ class _Sync:
         last = self.mirror.last_full_check()
         return last is None or self.started - last > FULL_CHECK_AGE
 
-    def _older_issues(self, query: str) -> int:
-        """Jira's count of the query's issues up to the mirror's highest id. Against the
+    def _older_issues(self, query: str, highest: int | None) -> int:
+        """Jira's count of the query's issues up to the mirror's ``highest`` id. Against the
         mirror's count it shows issues deleted or moved out of the query (and older issues
         moved into it, which the search finds: :meth:`.Mirror.masked_loss`). Issues created
         since have higher ids."""
-        _, highest = self.mirror.mirrored()
         return windows.approximate_count(self.session, f"({query}) AND id <= {highest}")
 
     def _estimate(self, count: int, what: Sequence[str]) -> Estimate:
